@@ -1,0 +1,47 @@
+"""Typed errors of causalgen.
+
+Every error a user can cause (a bad spec, an unknown scene, a foreign file) derives from
+:class:`CausalgenError`. The CLI turns these into a one-paragraph message and exit code 2; any
+other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class CausalgenError(Exception):
+    """A problem the user can fix; the message names the problem and the fix."""
+
+
+class SpecError(CausalgenError):
+    """An SCM spec is invalid: a cycle, an unknown variable, a bad key in a spec file."""
+
+
+class ExpressionError(SpecError):
+    """A mechanism or attribute expression does not parse or is not allowed.
+
+    ``position`` is the 1-based column in the expression text where the problem starts, when known.
+    """
+
+    def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
+        self.text = text
+        self.position = position
+        if text and position is not None:
+            pointer = " " * (position - 1) + "^"
+            message = f"{message}\n    {text}\n    {pointer}"
+        super().__init__(message)
+
+
+class DistributionError(SpecError):
+    """A noise distribution is unknown or has invalid parameters."""
+
+
+class SceneNotFoundError(CausalgenError):
+    """No scene is registered under the requested id."""
+
+
+class RenderRangeError(CausalgenError):
+    """Variable values fall outside the range a scene can render."""
+
+
+class DatasetError(CausalgenError):
+    """A dataset file is missing, incomplete, foreign, from a newer schema, or would be overwritten."""

@@ -1,0 +1,1 @@
+"""Command-line entry points: thin click groups over causalgen and causalvae."""
