@@ -1,0 +1,80 @@
+"""HDF5 schema v1 of causalgen datasets: every key, dtype and attribute name lives here.
+
+The writer and the reader import these names; nothing else spells a key. A file holds:
+
+- ``images``  uint8 (N, H, W, 3), chunked by whole images along axis 0;
+- ``labels``  float32 (N, V), variable values in physical units, columns in ``variables`` order;
+- ``noise``   float32 (N, V), the exogenous noise each variable's mechanism received;
+- ``split``   uint8 (N,), 0 = train, 1 = test;
+- optional group ``counterfactual/`` with ``images``, ``labels``, ``noise`` for the same samples
+  under the intervention stored in its ``intervention`` attribute;
+- file attributes listed in :data:`REQUIRED_ATTRS`; ``complete`` is written last, so a file
+  without ``complete = True`` is a file whose writer did not finish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+FORMAT_NAME = "causalgen"
+SCHEMA_VERSION = 1
+
+IMAGES = "images"
+LABELS = "labels"
+NOISE = "noise"
+SPLIT = "split"
+COUNTERFACTUAL = "counterfactual"
+
+SPLIT_TRAIN = 0
+SPLIT_TEST = 1
+
+# File attributes.
+ATTR_FORMAT = "format"
+ATTR_SCHEMA_VERSION = "schema_version"
+ATTR_SCENE = "scene"
+ATTR_VARIABLES = "variables"  # JSON list of {"name", "unit", "low", "high"}
+ATTR_ADJACENCY = "adjacency"  # int8 (V, V), edge row -> column, of the SCM before any intervention
+ATTR_SCM = "scm"  # canonical JSON of the spec (before any intervention)
+ATTR_INTERVENTION = "intervention"  # JSON object, "{}" when none
+ATTR_SEED = "seed"
+ATTR_GENERATOR_VERSION = "generator_version"
+ATTR_BLOCK_SIZE = "block_size"  # samples per RNG block: part of what fixes the bytes
+ATTR_IMAGE_SIZE = "image_size"
+ATTR_TEST_FRACTION = "test_fraction"
+ATTR_CLIP = "clip"
+ATTR_TOTAL = "total"  # samples in the whole dataset (a shard holds [start, stop) of it)
+ATTR_SHARD = "shard"  # JSON {"index", "count", "start", "stop"}; absent in an unsharded file
+ATTR_COMPLETE = "complete"  # written last
+
+REQUIRED_ATTRS = (
+    ATTR_FORMAT,
+    ATTR_SCHEMA_VERSION,
+    ATTR_SCENE,
+    ATTR_VARIABLES,
+    ATTR_ADJACENCY,
+    ATTR_SCM,
+    ATTR_INTERVENTION,
+    ATTR_SEED,
+    ATTR_GENERATOR_VERSION,
+    ATTR_COMPLETE,
+)
+
+COMPRESSIONS = ("lzf", "gzip", "none")
+DEFAULT_COMPRESSION = "lzf"
+GZIP_LEVEL = 4
+IMAGES_PER_CHUNK = 32  # a chunk is a run of whole images: ~0.9 MB raw at 96x96x3
+
+PARTIAL_SUFFIX = ".partial"  # a file being written; renamed away when complete
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """One column of ``labels``: the variable's name, unit and renderable range."""
+
+    name: str
+    unit: str = ""
+    low: float = float("-inf")
+    high: float = float("inf")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

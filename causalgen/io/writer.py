@@ -1,0 +1,206 @@
+"""Write causalgen datasets: atomic (temporary name, renamed when complete) and streamed by block.
+
+:class:`DatasetWriter` allocates the datasets of schema v1 at their final size, takes blocks of
+samples in any order, and on a clean exit writes the ``complete`` attribute last and renames the
+file into place. On any exception, the temporary file is removed: a reader never sees a file that
+looks complete but is not. A process killed mid-way leaves only ``NAME.<pid>.partial``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import h5py
+import numpy as np
+
+from causalgen import __version__
+from causalgen.errors import DatasetError
+from causalgen.io import schema as S
+
+log = logging.getLogger(__name__)
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse an existing output unless ``overwrite``; refuse a missing parent directory."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise DatasetError(f"{path} already exists; pass --overwrite to replace it.")
+    if path.is_dir():
+        raise DatasetError(f"{path} is a directory; give a file name such as {path / 'data.h5'}.")
+    if not path.parent.exists():
+        raise DatasetError(
+            f"the directory {path.parent} does not exist; create it or choose another --out."
+        )
+    return path
+
+
+def _compression_kwargs(compression: str) -> dict[str, Any]:
+    if compression not in S.COMPRESSIONS:
+        raise DatasetError(
+            f"unknown compression {compression!r}; choose one of {', '.join(S.COMPRESSIONS)}."
+        )
+    if compression == "none":
+        return {}
+    if compression == "gzip":
+        return {"compression": "gzip", "compression_opts": S.GZIP_LEVEL}
+    return {"compression": "lzf"}
+
+
+class DatasetWriter:
+    """Streams blocks of samples into a new schema-v1 file.
+
+    ``n`` is the number of samples in this file (a shard's share when ``shard`` is given).
+    ``attrs`` are the file attributes other than the ones the writer sets itself (format,
+    schema version, generator version, complete).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        n: int,
+        image_shape: tuple[int, int, int],
+        variables: Sequence[S.VariableInfo],
+        attrs: Mapping[str, Any],
+        compression: str = S.DEFAULT_COMPRESSION,
+        counterfactual: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = check_output_path(path, overwrite)
+        self.n = int(n)
+        self.v = len(variables)
+        self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")
+        self._file = h5py.File(self._tmp, "w")
+        try:
+            self._create(image_shape, variables, attrs, compression, counterfactual)
+        except BaseException:
+            self._abort()
+            raise
+
+    def _create(self, image_shape, variables, attrs, compression, counterfactual) -> None:
+        f = self._file
+        kw = _compression_kwargs(compression)
+        chunk = (max(1, min(S.IMAGES_PER_CHUNK, self.n)), *image_shape)
+        groups = [f]
+        if counterfactual is not None:
+            cf = f.create_group(S.COUNTERFACTUAL)
+            cf.attrs[S.ATTR_INTERVENTION] = json.dumps(dict(counterfactual), sort_keys=True)
+            groups.append(cf)
+        for g in groups:
+            g.create_dataset(S.IMAGES, shape=(self.n, *image_shape), dtype=np.uint8, chunks=chunk, **kw)
+            g.create_dataset(S.LABELS, shape=(self.n, self.v), dtype=np.float32)
+            g.create_dataset(S.NOISE, shape=(self.n, self.v), dtype=np.float32)
+        f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8)
+        f.attrs[S.ATTR_FORMAT] = S.FORMAT_NAME
+        f.attrs[S.ATTR_SCHEMA_VERSION] = S.SCHEMA_VERSION
+        f.attrs[S.ATTR_GENERATOR_VERSION] = __version__
+        f.attrs[S.ATTR_VARIABLES] = json.dumps([v.to_dict() for v in variables])
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        f.attrs[S.ATTR_COMPLETE] = False
+
+    def write(
+        self,
+        start: int,
+        images: np.ndarray,
+        labels: np.ndarray,
+        noise: np.ndarray,
+        split: np.ndarray,
+        counterfactual: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Write samples [start, start + len(images)) of this file."""
+        stop = start + len(images)
+        f = self._file
+        f[S.IMAGES][start:stop] = images
+        f[S.LABELS][start:stop] = labels
+        f[S.NOISE][start:stop] = noise
+        f[S.SPLIT][start:stop] = split
+        if counterfactual is not None:
+            cf = f[S.COUNTERFACTUAL]
+            for key, arr in zip((S.IMAGES, S.LABELS, S.NOISE), counterfactual, strict=True):
+                cf[key][start:stop] = arr
+
+    @property
+    def file(self) -> h5py.File:
+        return self._file
+
+    def commit(self) -> Path:
+        """Mark complete (the last attribute written), close, and rename into place."""
+        self._file.attrs[S.ATTR_COMPLETE] = True
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        log.info("wrote %s", self.path)
+        return self.path
+
+    def _abort(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self._abort()
+
+
+def write_arrays(
+    path: str | os.PathLike,
+    images: np.ndarray,
+    labels: np.ndarray,
+    variables: Sequence[S.VariableInfo],
+    adjacency: np.ndarray,
+    *,
+    noise: np.ndarray | None = None,
+    split: np.ndarray | None = None,
+    scene: str = "arrays-v0",
+    spec_json: str = "{}",
+    seed: int = 0,
+    compression: str = S.DEFAULT_COMPRESSION,
+    overwrite: bool = False,
+) -> Path:
+    """Write a complete schema-v1 file from in-memory arrays (fixtures, exports, conversions)."""
+    images = np.asarray(images, dtype=np.uint8)
+    labels = np.asarray(labels, dtype=np.float32)
+    n = len(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise DatasetError(f"images must be uint8 (N, H, W, 3), got shape {images.shape}.")
+    if labels.shape != (n, len(variables)):
+        raise DatasetError(f"labels must have shape {(n, len(variables))}, got {labels.shape}.")
+    noise = np.zeros_like(labels) if noise is None else np.asarray(noise, dtype=np.float32)
+    split = np.zeros(n, np.uint8) if split is None else np.asarray(split, dtype=np.uint8)
+    attrs = {
+        S.ATTR_SCENE: scene,
+        S.ATTR_ADJACENCY: np.asarray(adjacency, dtype=np.int8),
+        S.ATTR_SCM: spec_json,
+        S.ATTR_INTERVENTION: "{}",
+        S.ATTR_SEED: int(seed),
+        S.ATTR_TOTAL: n,
+        S.ATTR_IMAGE_SIZE: images.shape[1],
+    }
+    with DatasetWriter(
+        path,
+        n=n,
+        image_shape=images.shape[1:],
+        variables=variables,
+        attrs=attrs,
+        compression=compression,
+        overwrite=overwrite,
+    ) as w:
+        w.write(0, images, labels, noise, split)
+    return Path(path)
