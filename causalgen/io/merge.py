@@ -1,0 +1,105 @@
+"""Merge the shards of a ``--shard K/N`` generation into one file identical to a single run.
+
+Every shard of a generation holds a contiguous range of whole blocks, and blocks are a multiple
+of the image chunk, so the shards' compressed chunks are copied as they are (HDF5 direct chunk
+I/O: nothing is decompressed) into a new file written atomically. The result is a plain file
+that does not depend on the shards afterwards (unlike HDF5 virtual datasets).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from causalgen.errors import DatasetError
+from causalgen.io import schema as S
+from causalgen.io.reader import Dataset, open_dataset
+from causalgen.io.writer import DatasetWriter
+
+# Attributes that must agree across shards (everything but the shard's own position).
+_SAME = (S.ATTR_SCENE, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
+         S.ATTR_IMAGE_SIZE, S.ATTR_TOTAL, S.ATTR_TEST_FRACTION, S.ATTR_CLIP, S.ATTR_VARIABLES,
+         S.ATTR_GENERATOR_VERSION)
+
+
+def _check(shards: list[Dataset]) -> list[Dataset]:
+    for d in shards:
+        if d.shard is None:
+            raise DatasetError(f"{d.path} is not a shard (it has no shard attribute); nothing to merge.")
+    count = shards[0].shard["count"]  # type: ignore[index]
+    ref = shards[0].file.attrs
+    for d in shards:
+        for key in _SAME:
+            a, b = ref.get(key), d.file.attrs.get(key)
+            if not np.array_equal(np.asarray(a), np.asarray(b)):
+                raise DatasetError(
+                    f"{d.path} differs from {shards[0].path} in {key!r}; shards must come from the "
+                    "same generation command (same scene, spec, seed, size and N)."
+                )
+        if d.shard["count"] != count:  # type: ignore[index]
+            raise DatasetError(f"{d.path} is a shard of {d.shard['count']}, not {count}.")  # type: ignore[index]
+    index = sorted(d.shard["index"] for d in shards)  # type: ignore[index]
+    if index != list(range(1, count + 1)):
+        missing = sorted(set(range(1, count + 1)) - set(index))
+        dup = sorted({i for i in index if index.count(i) > 1})
+        raise DatasetError(
+            f"need each of shards 1..{count} exactly once; missing {missing or 'none'}, "
+            f"repeated {dup or 'none'}."
+        )
+    return sorted(shards, key=lambda d: d.shard["index"])  # type: ignore[index]
+
+
+def _copy_images(src: h5py.Dataset, dst: h5py.Dataset, offset: int) -> None:
+    chunk = src.chunks[0] if src.chunks else 0
+    if src.chunks and src.chunks == dst.chunks and offset % chunk == 0 and src.compression == dst.compression:
+        for i in range(0, src.shape[0], chunk):
+            mask, data = src.id.read_direct_chunk((i, 0, 0, 0))
+            dst.id.write_direct_chunk((offset + i, 0, 0, 0), data, mask)
+        return
+    for i in range(0, src.shape[0], 1024):  # different chunking: copy through memory
+        part = src[i:i + 1024]
+        dst[offset + i:offset + i + len(part)] = part
+
+
+def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
+                 overwrite: bool = False) -> Path:
+    """Merge all N shards of one generation into ``out``; returns the path written."""
+    if not paths:
+        raise DatasetError("give the shard files to merge.")
+    opened: list[Dataset] = []
+    try:
+        for p in paths:
+            opened.append(open_dataset(p))
+        shards = _check(opened)
+        first = shards[0]
+        total = int(first.file.attrs[S.ATTR_TOTAL])
+        attrs = {k: v for k, v in first.file.attrs.items()
+                 if k not in (S.ATTR_SHARD, S.ATTR_COMPLETE, S.ATTR_FORMAT, S.ATTR_SCHEMA_VERSION,
+                              S.ATTR_GENERATOR_VERSION, S.ATTR_VARIABLES)}
+        cf = first.counterfactual.intervention if first.counterfactual is not None else None
+        comp = first.images.compression or "none"
+        with DatasetWriter(out, n=total, image_shape=first.images.shape[1:], variables=first.variables,
+                           attrs=attrs, compression=comp, counterfactual=cf,
+                           overwrite=overwrite) as w:
+            for d in shards:
+                start = d.shard["start"]  # type: ignore[index]
+                f = w.file
+                stop = start + d.n
+                f[S.LABELS][start:stop] = d.labels
+                f[S.NOISE][start:stop] = d.noise
+                f[S.SPLIT][start:stop] = d.split
+                _copy_images(d.images, f[S.IMAGES], start)
+                if d.counterfactual is not None:
+                    g = f[S.COUNTERFACTUAL]
+                    g[S.LABELS][start:stop] = d.counterfactual.labels
+                    g[S.NOISE][start:stop] = d.counterfactual.noise
+                    _copy_images(d.counterfactual.images, g[S.IMAGES], start)
+        return Path(out)
+    finally:
+        for d in opened:
+            d.close()
+

@@ -1,0 +1,248 @@
+"""The ``causalgen`` command: generate, inspect, preview and merge causal image datasets.
+
+Commands are thin: parse, call one library function, print. User mistakes (a bad spec, an
+unknown scene, an existing output) exit with code 2 and a one-paragraph message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from causalgen import __version__
+from causalgen.errors import CausalgenError
+
+EXIT_USER = 2
+
+
+class Group(click.Group):
+    """A click group that turns CausalgenError into exit code 2 and a message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CausalgenError as exc:
+            click.echo(f"{ctx.info_name}: error: {exc}", err=True)
+            ctx.exit(EXIT_USER)
+        except KeyboardInterrupt:
+            click.echo(f"{ctx.info_name}: interrupted; no output was left behind.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="causalgen")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """Synthetic causal image datasets with known ground truth."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, str | float]:
+    """VAR=VALUE pairs; VALUE a number or a distribution such as uniform(0, 1)."""
+    out: dict[str, str | float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"expected VAR=VALUE, got {item!r}", param_hint=option)
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = value.strip()
+    return out
+
+
+@contextmanager
+def progress_bar(total: int, label: str):
+    """A click progress bar on a terminal; a no-op callback otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                           show_eta=True) as bar:
+        yield bar.update
+
+
+def generation_options(f: Callable) -> Callable:
+    opts = [
+        click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=1),
+                     help="Number of samples."),
+        click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Output .h5 file [default: <scene>.h5]."),
+        click.option("--seed", default=0, show_default=True, type=int),
+        click.option("--size", type=click.IntRange(16, 1024), help="Image size in pixels [scene default]."),
+        click.option("--workers", type=click.IntRange(min=1), help="Worker processes [CPU count, max 8]."),
+        click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="TOML spec overriding mechanisms / noise of the scene's variables."),
+        click.option("--do", "do", multiple=True, metavar="VAR=VALUE",
+                     help="Intervene: a number, or a distribution like 'uniform(60, 80)'. Repeatable."),
+        click.option("--counterfactual", "cf", multiple=True, metavar="VAR=VALUE",
+                     help="Also write each sample under this intervention (same noise). Repeatable."),
+        click.option("--test-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1, max_open=True)),
+        click.option("--compression", default="lzf", show_default=True,
+                     type=click.Choice(["lzf", "gzip", "none"])),
+        click.option("--shard", metavar="K/N", help="Write only part K of N (1-based); merge with `causalgen merge`."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
+        click.option("--clip", is_flag=True, help="Clip values to the renderable ranges instead of failing."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | None, seed: int,
+              size: int | None, workers: int | None, do: tuple[str, ...], cf: tuple[str, ...],
+              test_fraction: float, compression: str, shard: str | None, overwrite: bool,
+              clip: bool) -> None:
+    from causalgen.generate import generate, parse_shard, shard_range, BLOCK_SIZE
+
+    shard_t = parse_shard(shard) if shard else None
+    if out is None:
+        stem = scene_id.rsplit("-v", 1)[0]
+        out = Path(f"{stem}-shard{shard_t[0]}of{shard_t[1]}.h5" if shard_t else f"{stem}.h5")
+    count = n
+    if shard_t:
+        _, a, b = shard_range(n, BLOCK_SIZE, *shard_t)
+        count = b - a
+    with progress_bar(count, f"{scene_id} -> {out}") as update:
+        path = generate(scene_id, out, n=n, seed=seed, size=size, workers=workers, scm=scm,
+                        scene_kwargs=scene_kwargs, do=parse_assignments(do, "--do"),
+                        counterfactual=parse_assignments(cf, "--counterfactual"),
+                        test_fraction=test_fraction, compression=compression, shard=shard_t,
+                        overwrite=overwrite, clip=clip, progress=update)
+    click.echo(f"wrote {path} ({count} samples)")
+
+
+def _scene_command(scene_id: str, summary: str) -> click.Command:
+    @main.command(name=scene_id.rsplit("-v", 1)[0], help=f"Generate {scene_id}: {summary}.")
+    @generation_options
+    def command(spec_path: Path | None, **kw: Any) -> None:
+        scm = None
+        if spec_path is not None:
+            from causalgen.scm.files import load_spec
+
+            loaded = load_spec(spec_path)
+            if loaded.scene_id != scene_id:
+                raise CausalgenError(
+                    f"{spec_path} is a spec over {loaded.scene_id!r}, not {scene_id!r}; use "
+                    f"`causalgen scene {spec_path}` to generate it."
+                )
+            scm = loaded.scm
+        _generate(scene_id, scm, {}, **kw)
+
+    return command
+
+
+_scene_command("pendulum-v1", "a pendulum, a sun and the pendulum's shadow")
+_scene_command("flow-v1", "a tank with a ball and a hole, and the jet's landing distance")
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
+@generation_options
+def scene(spec_path: Path, **kw: Any) -> None:
+    """Generate from a spec file (a built-in scene with overrides, or a custom scene)."""
+    from causalgen.scm.files import load_spec
+
+    if kw.pop("spec_path", None) is not None:
+        raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
+    loaded = load_spec(spec_path)
+    _generate(loaded.scene_id, loaded.scm, loaded.scene_kwargs, **kw)
+
+
+@main.command(name="list")
+def list_command() -> None:
+    """List the registered scenes."""
+    from causalgen import scenes
+
+    for sid in scenes.list_scenes():
+        click.echo(f"{sid:<20} {scenes.entry(sid).summary}")
+
+
+@main.command()
+@click.argument("path", metavar="FILE.h5", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(path: Path, as_json: bool) -> None:
+    """Describe a dataset: scene, size, variables, graph, split, intervention."""
+    from causalgen.io import open_dataset
+
+    with open_dataset(path) as ds:
+        train = int((ds.split == 0).sum())
+        doc = {
+            "path": str(path),
+            "scene": ds.scene,
+            "n": ds.n,
+            "image_shape": list(ds.images.shape[1:]),
+            "compression": ds.images.compression or "none",
+            "train": train,
+            "test": ds.n - train,
+            "seed": ds.seed,
+            "generator_version": ds.generator_version,
+            "intervention": ds.intervention,
+            "shard": ds.shard,
+            "variables": [
+                {**v.to_dict(), "min": float(ds.labels[:, i].min()), "max": float(ds.labels[:, i].max()),
+                 "mean": float(ds.labels[:, i].mean())}
+                for i, v in enumerate(ds.variables)
+            ],
+            "adjacency": ds.adjacency.tolist(),
+            "edges": [f"{ds.variable_names[i]} -> {ds.variable_names[j]}"
+                      for i, j in zip(*np.nonzero(ds.adjacency), strict=True)],
+            "counterfactual": ds.counterfactual.intervention if ds.counterfactual else None,
+        }
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{doc['path']}: {doc['scene']}, {doc['n']} images {doc['image_shape']} "
+               f"({doc['compression']}), train {doc['train']} / test {doc['test']}, seed {doc['seed']}")
+    if doc["intervention"]:
+        click.echo(f"intervention: {doc['intervention']}")
+    if doc["counterfactual"]:
+        click.echo(f"counterfactual group: do {doc['counterfactual']}")
+    if doc["shard"]:
+        click.echo(f"shard: {doc['shard']}")
+    click.echo(f"{'variable':<18} {'unit':<14} {'range':<18} {'min':>9} {'mean':>9} {'max':>9}")
+    for v in doc["variables"]:
+        rng = f"[{v['low']:g}, {v['high']:g}]"
+        click.echo(f"{v['name']:<18} {v['unit']:<14} {rng:<18} {v['min']:>9.4g} {v['mean']:>9.4g} {v['max']:>9.4g}")
+    click.echo("graph: " + (", ".join(doc["edges"]) or "no edges"))
+
+
+@main.command()
+@click.argument("path", metavar="FILE.h5", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PNG to write [FILE.png].")
+@click.option("--n", "n", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option("--cols", default=4, show_default=True, type=click.IntRange(1, 32))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--counterfactual", is_flag=True, help="Show each counterfactual twin after its sample.")
+def show(path: Path, out: Path | None, n: int, cols: int, seed: int, counterfactual: bool) -> None:
+    """Write a labelled grid of random samples as a PNG."""
+    from causalgen.preview import preview_grid
+
+    out = out or path.with_suffix(".png")
+    preview_grid(path, n=n, cols=cols, seed=seed, counterfactual=counterfactual).save(out)
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True)
+def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
+    """Merge the shards of one `--shard K/N` generation into a single file (a full copy)."""
+    from causalgen.io.merge import merge_shards
+
+    path = merge_shards(shards, out, overwrite=overwrite)
+    click.echo(f"wrote {path} from {len(shards)} shards")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
