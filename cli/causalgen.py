@@ -102,7 +102,7 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
               size: int | None, workers: int | None, do: tuple[str, ...], cf: tuple[str, ...],
               test_fraction: float, compression: str, shard: str | None, overwrite: bool,
               clip: bool) -> None:
-    from causalgen.generate import generate, parse_shard, shard_range, BLOCK_SIZE
+    from causalgen.generate import BLOCK_SIZE, generate, parse_shard, shard_range
 
     shard_t = parse_shard(shard) if shard else None
     if out is None:
@@ -146,15 +146,15 @@ _scene_command("flow-v1", "a tank with a ball and a hole, and the jet's landing 
 
 
 @main.command()
-@click.argument("spec_path", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec_file", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
 @generation_options
-def scene(spec_path: Path, **kw: Any) -> None:
+def scene(spec_file: Path, **kw: Any) -> None:
     """Generate from a spec file (a built-in scene with overrides, or a custom scene)."""
     from causalgen.scm.files import load_spec
 
     if kw.pop("spec_path", None) is not None:
         raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
-    loaded = load_spec(spec_path)
+    loaded = load_spec(spec_file)
     _generate(loaded.scene_id, loaded.scm, loaded.scene_kwargs, **kw)
 
 

@@ -77,7 +77,13 @@ class Dataset:
                 f"{self.path} is not an HDF5 file; causalgen datasets are .h5 files written by "
                 "`causalgen`."
             )
-        self.file = h5py.File(self.path, "r")
+        try:
+            self.file = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise DatasetError(
+                f"{self.path} cannot be opened as HDF5 ({exc}); it is damaged or incomplete "
+                "(a writer that was killed mid-way?). Delete it and generate it again."
+            ) from None
         try:
             check_file(self.file, self.path)
             self._load()

@@ -16,7 +16,7 @@ import json
 import keyword
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from causalgen.errors import RenderRangeError, SpecError
 from causalgen.scm.expr import Expression, compile_expression, referenced_names
 from causalgen.scm.noise import Constant, Distribution, parse_distribution
 
-InterventionValue = Union[float, Distribution]
+InterventionValue = float | Distribution
 RESERVED = frozenset({"noise", "pi", "e", "tau"})
 
 
@@ -228,7 +228,7 @@ class SCM:
         while node not in path:
             path.append(node)
             node = left[node][0]
-        cycle = path[path.index(node):] + [node]
+        cycle = [*path[path.index(node):], node]
         return cycle[::-1]  # parent -> child order
 
     @property
