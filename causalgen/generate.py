@@ -202,7 +202,7 @@ def generate(
     cf = dict(counterfactual or {})
     if cf:
         base.do(**cf)
-    job = Job(sc.id, kwargs, base.to_json(), intervention_to_json(sampled.intervention),
+    job = Job(scene, kwargs, base.to_json(), intervention_to_json(sampled.intervention),
               intervention_to_json(base.do(**cf).intervention) if cf else None,
               n, int(seed), size, bool(clip))
     # Fail fast, before any file exists: one small block through the whole pipeline.
@@ -212,6 +212,8 @@ def generate(
     block_ids, start, stop = range(0, math.ceil(n / BLOCK_SIZE)), 0, n
     attrs: dict[str, Any] = {
         S.ATTR_SCENE: sc.id,
+        S.ATTR_SCENE_ENTRY: scene,
+        S.ATTR_SCENE_KWARGS: json.dumps(kwargs, sort_keys=True),
         S.ATTR_ADJACENCY: base.adjacency(),
         S.ATTR_SCM: base.to_json(),
         S.ATTR_INTERVENTION: json.dumps(job.intervention, sort_keys=True),

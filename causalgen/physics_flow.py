@@ -89,7 +89,18 @@ class _JetWorld:
         self.pool: list[pymunk.Body] = []
         self.active = 0  # pool[:active] are in the space
         self.order = np.zeros(0, dtype=np.intp)  # batch row -> sample index
-        self.buffer = _batch.Buffer() if _batch is not None else None
+        self.buffer = _batch.Buffer() if _batch is not None else None  # reads
+        self.set_buffer = _batch.Buffer() if _batch is not None else None  # writes only
+        self.positions_first = self._positions_first()
+
+    def _positions_first(self) -> bool:
+        """Whether a step moves bodies with the velocity they had before it (Chipmunk does)."""
+        probe = pymunk.Body(1.0, math.inf)
+        self.space.add(probe)
+        self.space.step(1.0)
+        first = probe.position.y == 0.0
+        self.space.remove(probe)
+        return first
 
     def resize(self, n: int) -> None:
         while len(self.pool) < n:
@@ -121,11 +132,12 @@ class _JetWorld:
             for body, (x, y, vx, vy) in zip(self.pool, state.tolist(), strict=False):
                 body.position, body.velocity = (x, y), (vx, vy)
             return
-        self._set_data = np.ascontiguousarray(state[self.order]).ravel()  # kept alive for cffi
-        self.buffer.clear()
-        self.buffer.set_float_buf(self._set_data)
+        # The set buffer then points into this array (kept alive here); it is never read into,
+        # since a read that grows a buffer would reallocate memory numpy owns.
+        self._set_data = np.ascontiguousarray(state[self.order]).ravel()
+        self.set_buffer.set_float_buf(self._set_data)
         _batch.set_space_bodies(self.space, _batch.BodyFields.POSITION | _batch.BodyFields.VELOCITY,
-                                self.buffer)
+                                self.set_buffer)
 
     def get_state(self) -> np.ndarray:
         """(n, 4) rows of x, y, vx, vy in sample order."""
@@ -168,12 +180,14 @@ def jet_distance(water_height: np.ndarray, hole_height: np.ndarray) -> np.ndarra
     dt = max(DT, fall_time / (MAX_STEPS - 2))
     world = _jet_world()
     world.resize(len(idx))
-    # pymunk's integrator (v += g dt, then x += v dt) is exact for constant gravity when the
-    # velocity starts half a step back (leapfrog): positions are then exact at every step and
-    # the stored velocity is the one at the middle of the last step.
-    state = np.column_stack([np.zeros_like(y0), y0, speed, np.full_like(y0, 0.5 * GRAVITY * dt)])
+    # With constant gravity, pymunk's integrator is exact (leapfrog) when each step moves a body
+    # with its velocity at the middle of that step: Chipmunk moves bodies before it accelerates
+    # them, so the initial vertical velocity is the one half a step *after* launch.
+    half = 0.5 * GRAVITY * dt
+    state = np.column_stack([np.zeros_like(y0), y0, speed,
+                             np.full_like(y0, -half if world.positions_first else half)])
     world.set_state(state)
-    prev = state[:, :2]
+    prev = state
     landed = np.zeros(len(idx), dtype=bool)
     landing = np.empty(len(idx))
     while not landed.all():
@@ -181,13 +195,15 @@ def jet_distance(water_height: np.ndarray, hole_height: np.ndarray) -> np.ndarra
         now = world.get_state()
         crossed = ~landed & (now[:, 1] <= 0.0)
         if crossed.any():
-            # The step from prev to now is an exact parabola: with u the vertical velocity at
-            # its start, y(t) = y_prev + u t - g t^2 / 2 = 0 at t = 2 y / (sqrt(u^2 + 2 g y) - u).
+            # Within the step from prev to now the body follows an exact parabola. With u its
+            # vertical velocity at the step's start (the mid-step velocity, from the two exact
+            # positions, plus g dt / 2), y(t) = y + u t - g t^2 / 2 = 0 at
+            # t = 2 y / (sqrt(u^2 + 2 g y) - u), a form without cancellation for u <= 0.
             y = prev[crossed, 1]
-            u = now[crossed, 3] + 0.5 * GRAVITY * dt
+            u = (now[crossed, 1] - y) / dt + half
             t = 2.0 * y / (np.sqrt(u * u + 2.0 * GRAVITY * y) - u)
-            landing[crossed] = prev[crossed, 0] + now[crossed, 2] * t
+            landing[crossed] = prev[crossed, 0] + prev[crossed, 2] * t
             landed |= crossed
-        prev = now[:, :2]
+        prev = now
     out[idx] = landing
     return out

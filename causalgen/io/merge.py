@@ -21,7 +21,7 @@ from causalgen.io.reader import Dataset, open_dataset
 from causalgen.io.writer import DatasetWriter
 
 # Attributes that must agree across shards (everything but the shard's own position).
-_SAME = (S.ATTR_SCENE, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
+_SAME = (S.ATTR_SCENE, S.ATTR_SCENE_ENTRY, S.ATTR_SCENE_KWARGS, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
          S.ATTR_IMAGE_SIZE, S.ATTR_TOTAL, S.ATTR_TEST_FRACTION, S.ATTR_CLIP, S.ATTR_VARIABLES,
          S.ATTR_GENERATOR_VERSION)
 

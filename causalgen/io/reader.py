@@ -100,6 +100,8 @@ class Dataset:
         self.variables = [S.VariableInfo(**v) for v in json.loads(_attr_str(f.attrs[S.ATTR_VARIABLES]))]
         self.adjacency: np.ndarray = np.asarray(f.attrs[S.ATTR_ADJACENCY], dtype=np.int8)
         self.scene = _attr_str(f.attrs[S.ATTR_SCENE])
+        self.scene_entry = _attr_str(f.attrs.get(S.ATTR_SCENE_ENTRY, self.scene))
+        self.scene_kwargs: dict = json.loads(_attr_str(f.attrs.get(S.ATTR_SCENE_KWARGS, "{}")))
         self.spec_json = _attr_str(f.attrs[S.ATTR_SCM])
         self.intervention: dict = json.loads(_attr_str(f.attrs[S.ATTR_INTERVENTION]))
         self.seed = int(f.attrs[S.ATTR_SEED])

@@ -31,7 +31,9 @@ SPLIT_TEST = 1
 # File attributes.
 ATTR_FORMAT = "format"
 ATTR_SCHEMA_VERSION = "schema_version"
-ATTR_SCENE = "scene"
+ATTR_SCENE = "scene"  # the scene's id as shown to users (custom scenes: "custom/NAME")
+ATTR_SCENE_ENTRY = "scene_entry"  # the registry id that rebuilds the scene (e.g. "custom-v1")
+ATTR_SCENE_KWARGS = "scene_kwargs"  # JSON keyword arguments for scenes.make(scene_entry, ...)
 ATTR_VARIABLES = "variables"  # JSON list of {"name", "unit", "low", "high"}
 ATTR_ADJACENCY = "adjacency"  # int8 (V, V), edge row -> column, of the SCM before any intervention
 ATTR_SCM = "scm"  # canonical JSON of the spec (before any intervention)

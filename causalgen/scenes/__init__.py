@@ -96,9 +96,20 @@ def make(id: str, **kwargs: Any) -> Scene:
     return scene
 
 
+def from_dataset(ds: Any) -> tuple[Scene, Any]:
+    """The scene and the observational SCM that generated an open dataset (``causalgen.io``).
+
+    Lets evaluation ask the generator for ground truth: render counterfactuals of the file's
+    samples with the same exogenous noise. Raises SceneNotFoundError when the scene that wrote
+    the file is not installed here.
+    """
+    scene = make(ds.scene_entry, **ds.scene_kwargs)
+    return scene, scene.scm_from_json(ds.spec_json)
+
+
 register("pendulum-v1", "causalgen.scenes.pendulum:Pendulum",
          "a pendulum lit by a sun; its shadow on the ground (the CausalVAE reference scene)")
 register("flow-v1", "causalgen.scenes.flow:Flow",
          "a tank with a ball and a hole; the jet's landing distance (Torricelli)")
 
-__all__ = ["Scene", "SceneEntry", "entry", "list_scenes", "make", "register"]
+__all__ = ["Scene", "SceneEntry", "entry", "from_dataset", "list_scenes", "make", "register"]

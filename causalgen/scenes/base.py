@@ -64,7 +64,7 @@ class Scene(ABC):
 
     def scm_from_json(self, text: str) -> SCM:
         """Rebuild an SCM of this scene from canonical JSON, with the scene's physics bound."""
-        return SCM.from_json(text, self.functions)
+        return SCM.from_json(text, self.functions, defaults=self.default_scm())
 
     def datasheet(self) -> str:
         return (type(self).__doc__ or "").strip()

@@ -289,13 +289,26 @@ class SCM:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any],
-                  functions: Mapping[str, Callable[..., np.ndarray]] | None = None) -> SCM:
+                  functions: Mapping[str, Callable[..., np.ndarray]] | None = None,
+                  defaults: SCM | None = None) -> SCM:
+        """Rebuild from :meth:`to_dict`. Python mechanisms cannot be stored; they are taken from
+        the same-named variable of ``defaults`` (the scene's own SCM) when its callable matches."""
         if d.get("format") != "causalgen-scm":
             raise SpecError("not a causalgen SCM document (missing format 'causalgen-scm').")
         if int(d.get("version", 0)) > 1:
             raise SpecError(f"SCM document version {d.get('version')} is newer than this causalgen reads.")
+        variables = []
+        for v in d["variables"]:
+            mech = v.get("mechanism")
+            if isinstance(mech, dict) and defaults is not None and v.get("name") in defaults.names:
+                default = defaults.variable(v["name"])
+                if default.to_dict()["mechanism"] == mech:
+                    variables.append(replace(Variable.from_dict({**v, "mechanism": "noise"}),
+                                             mechanism=default.mechanism, parents=default.parents))
+                    continue
+            variables.append(Variable.from_dict(v))
         return cls(
-            variables=tuple(Variable.from_dict(v) for v in d["variables"]),
+            variables=tuple(variables),
             functions=dict(functions or {}),
             scene=d.get("scene"),
             name=d.get("name", ""),
@@ -304,12 +317,13 @@ class SCM:
 
     @classmethod
     def from_json(cls, text: str,
-                  functions: Mapping[str, Callable[..., np.ndarray]] | None = None) -> SCM:
+                  functions: Mapping[str, Callable[..., np.ndarray]] | None = None,
+                  defaults: SCM | None = None) -> SCM:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(f"SCM JSON does not parse: {exc}") from None
-        return cls.from_dict(d, functions)
+        return cls.from_dict(d, functions, defaults)
 
     # -- sampling ----------------------------------------------------------------------------
     def sample_noise(self, n: int, rng: np.random.Generator) -> np.ndarray:
