@@ -28,13 +28,20 @@ import numpy as np
 from causalgen import scenes
 from causalgen.errors import CausalgenError, DatasetError, SpecError
 from causalgen.io import schema as S
-from causalgen.io.writer import DatasetWriter, check_output_path
+from causalgen.io.writer import (
+    DatasetWriter,
+    EncodedChunks,
+    check_output_path,
+    chunk_rows,
+    encode_chunks,
+)
 from causalgen.scenes.base import Scene
 from causalgen.scm.spec import SCM, intervention_to_json
 
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 256  # part of what fixes a dataset's bytes: changing it changes every dataset
+assert BLOCK_SIZE % S.IMAGES_PER_CHUNK == 0, "blocks must start on chunk boundaries"
 SPLIT_STREAM = 2**32 - 1  # the split's RNG stream; blocks use streams 0, 1, 2, ...
 Progress = Callable[[int], None]
 
@@ -62,14 +69,27 @@ class Job:
 
 @dataclass
 class Block:
-    """One rendered block: samples [start, start + len(images)) of the dataset."""
+    """One rendered block: samples [start, start + len(labels)) of the dataset.
+
+    ``images`` is a uint8 (b, H, W, 3) array, or once :func:`encode_block` ran, the stored
+    (compressed) HDF5 chunks, which is what worker processes send back: ~1 KB per image.
+    """
 
     index: int
     start: int
-    images: np.ndarray  # (b, H, W, 3) uint8
+    images: np.ndarray | EncodedChunks
     labels: np.ndarray  # (b, V) float32
     noise: np.ndarray  # (b, V) float32
-    counterfactual: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None)
+    counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = field(default=None)
+
+
+def encode_block(blk: Block, rows: int, compression: str) -> Block:
+    """Compress the block's images into HDF5 chunks of ``rows`` images."""
+    blk.images = encode_chunks(blk.images, rows, compression)  # type: ignore[arg-type]
+    if blk.counterfactual is not None:
+        im, lab, noi = blk.counterfactual
+        blk.counterfactual = (encode_chunks(im, rows, compression), lab, noi)  # type: ignore[arg-type]
+    return blk
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:
@@ -104,13 +124,14 @@ def split_membership(seed: int, total: int, test_fraction: float) -> np.ndarray:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(job: Job) -> None:
-    _worker["job"] = job
+def _init_worker(job: Job, rows: int, compression: str) -> None:
+    _worker["job"], _worker["rows"], _worker["compression"] = job, rows, compression
     _worker["scene"], _worker["scm"] = job.build()
 
 
 def _work(b: int) -> Block:
-    return make_block(_worker["job"], _worker["scene"], _worker["scm"], b)
+    w = _worker
+    return encode_block(make_block(w["job"], w["scene"], w["scm"], b), w["rows"], w["compression"])
 
 
 def _context() -> mp.context.BaseContext:
@@ -118,15 +139,15 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
-def _blocks(job: Job, block_ids: range, workers: int):
-    """Yield blocks in order; in this process when workers <= 1, else from a process pool."""
+def _blocks(job: Job, block_ids: range, workers: int, rows: int, compression: str):
+    """Yield encoded blocks in order; in this process when workers <= 1, else from a pool."""
     if workers <= 1 or len(block_ids) <= 1:
-        scene, scm = job.build()
+        _init_worker(job, rows, compression)
         for b in block_ids:
-            yield make_block(job, scene, scm, b)
+            yield _work(b)
         return
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
-                             initargs=(job,)) as pool:
+                             initargs=(job, rows, compression)) as pool:
         pending: deque[Future[Block]] = deque()
         ids = iter(block_ids)
         try:
@@ -236,12 +257,12 @@ def generate(
     with DatasetWriter(out, n=stop - start, image_shape=(size, size, 3), variables=sc.variables,
                        attrs=attrs, compression=compression, counterfactual=job.counterfactual,
                        overwrite=overwrite) as writer:
-        for blk in _blocks(job, block_ids, workers):
+        for blk in _blocks(job, block_ids, workers, chunk_rows(stop - start), compression):
             lo = blk.start - start
-            writer.write(lo, blk.images, blk.labels, blk.noise, split[lo:lo + len(blk.images)],
+            writer.write(lo, blk.images, blk.labels, blk.noise, split[lo:lo + len(blk.labels)],
                          blk.counterfactual)
             if progress is not None:
-                progress(len(blk.images))
+                progress(len(blk.labels))
     dt = time.perf_counter() - t0
     log.info("%d images in %.2f s (%.0f images/s) -> %s", stop - start, dt, (stop - start) / dt, out)
     return out

@@ -8,6 +8,7 @@ looks complete but is not. A process killed mid-way leaves only ``NAME.<pid>.par
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -52,6 +53,30 @@ def _compression_kwargs(compression: str) -> dict[str, Any]:
     return {"compression": "lzf"}
 
 
+EncodedChunks = list[tuple[int, int, bytes]]  # (first row, HDF5 filter mask, stored bytes)
+_memfile = itertools.count()
+
+
+def chunk_rows(n: int) -> int:
+    """Images per chunk of a file holding ``n`` images (HDF5 wants chunk <= extent)."""
+    return max(1, min(S.IMAGES_PER_CHUNK, n))
+
+
+def encode_chunks(images: np.ndarray, rows: int, compression: str) -> EncodedChunks:
+    """Compress ``images`` (whose first row starts a chunk) into stored HDF5 chunks.
+
+    Runs in worker processes so the parent only copies bytes (``write_direct_chunk``). It uses
+    h5py's own filters on an in-memory file, so the bytes are exactly what the parent would have
+    stored, and the result is readable by any HDF5 reader.
+    """
+    with h5py.File(f"causalgen-{os.getpid()}-{next(_memfile)}", "w", driver="core",
+                   backing_store=False) as f:
+        d = f.create_dataset(S.IMAGES, data=images, chunks=(rows, *images.shape[1:]),
+                             **_compression_kwargs(compression))
+        origin = (0,) * (images.ndim - 1)
+        return [(i, *d.id.read_direct_chunk((i, *origin))) for i in range(0, len(images), rows)]
+
+
 class DatasetWriter:
     """Streams blocks of samples into a new schema-v1 file.
 
@@ -86,7 +111,7 @@ class DatasetWriter:
     def _create(self, image_shape, variables, attrs, compression, counterfactual) -> None:
         f = self._file
         kw = _compression_kwargs(compression)
-        chunk = (max(1, min(S.IMAGES_PER_CHUNK, self.n)), *image_shape)
+        chunk = (chunk_rows(self.n), *image_shape)
         groups = [f]
         if counterfactual is not None:
             cf = f.create_group(S.COUNTERFACTUAL)
@@ -108,23 +133,36 @@ class DatasetWriter:
     def write(
         self,
         start: int,
-        images: np.ndarray,
+        images: np.ndarray | EncodedChunks,
         labels: np.ndarray,
         noise: np.ndarray,
         split: np.ndarray,
-        counterfactual: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Write samples [start, start + len(images)) of this file."""
-        stop = start + len(images)
+        """Write samples [start, start + len(labels)) of this file.
+
+        Images come as an array, or as chunks from :func:`encode_chunks` when ``start`` is
+        chunk-aligned (the generation driver's blocks always are).
+        """
+        stop = start + len(labels)
         f = self._file
-        f[S.IMAGES][start:stop] = images
-        f[S.LABELS][start:stop] = labels
-        f[S.NOISE][start:stop] = noise
-        f[S.SPLIT][start:stop] = split
+        groups = [(f, images, labels, noise)]
         if counterfactual is not None:
-            cf = f[S.COUNTERFACTUAL]
-            for key, arr in zip((S.IMAGES, S.LABELS, S.NOISE), counterfactual, strict=True):
-                cf[key][start:stop] = arr
+            groups.append((f[S.COUNTERFACTUAL], *counterfactual))
+        for g, imgs, lab, noi in groups:
+            self._images(g[S.IMAGES], start, imgs)
+            g[S.LABELS][start:stop] = lab
+            g[S.NOISE][start:stop] = noi
+        f[S.SPLIT][start:stop] = split
+
+    @staticmethod
+    def _images(dset: h5py.Dataset, start: int, images: np.ndarray | EncodedChunks) -> None:
+        if isinstance(images, np.ndarray):
+            dset[start:start + len(images)] = images
+            return
+        origin = (0,) * (dset.ndim - 1)
+        for row, mask, data in images:
+            dset.id.write_direct_chunk((start + row, *origin), data, mask)
 
     @property
     def file(self) -> h5py.File:
