@@ -30,6 +30,7 @@ test-all: install
 	$(PY) -m pytest -q
 
 bench: install
+	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) bench/bench_generate.py
 	$(PY) bench/bench_train.py
 
