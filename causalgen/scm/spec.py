@@ -368,9 +368,20 @@ class SCM:
                 forced[k] = v.sample(rng, n)
             else:
                 forced[k] = np.full(n, v)
-        recompute = self.descendants(intervention) - set(self.intervention)
-        values = new._evaluate(samples.noise, forced, recompute=recompute, factual=samples.values,
-                               clip=clip, check_range=check_range)
+        return self.counterfactual_columns(samples, forced, clip=clip, check_range=check_range)
+
+    def counterfactual_columns(self, samples: Samples, forced: Mapping[str, np.ndarray], *,
+                               clip: bool = False, check_range: bool = True) -> Samples:
+        """Counterfactual with one forced value per sample: ``forced`` maps names to (n,) arrays."""
+        if samples.names != self.names:
+            raise SpecError("samples do not belong to this SCM (variable names differ).")
+        for k in forced:
+            self.variable(k)  # names an unknown variable clearly
+        n = len(samples)
+        cols = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for k, v in forced.items()}
+        recompute = self.descendants(cols) - set(self.intervention)
+        values = self._evaluate(samples.noise, cols, recompute=recompute, factual=samples.values,
+                                clip=clip, check_range=check_range)
         return Samples(self.names, values, samples.noise)
 
     def _evaluate(self, noise: np.ndarray, forced: Mapping[str, np.ndarray], *,

@@ -105,3 +105,16 @@ def test_spec_file_generation(tmp_path: Path) -> None:
     with open_dataset(p) as d:
         assert d.noise[:, 2].std() == pytest.approx(0.4, rel=0.2)
         assert "normal(0, 0.4)" in d.spec_json
+
+
+def test_counterfactual_truth_matches_the_files_counterfactual_group(single: Path) -> None:
+    from causalgen.truth import counterfactual_truth
+
+    with open_dataset(single) as d:
+        idx = np.array([400, 3, 77, 900])
+        images, labels = counterfactual_truth(d, idx, {"pendulum_angle": 0.0})
+        assert np.array_equal(images, d.counterfactual.images[np.sort(idx)][np.argsort(np.argsort(idx))])
+        np.testing.assert_allclose(labels, d.counterfactual.labels[idx], atol=1e-4)
+        # one value per sample: each row under its own intervention
+        per = counterfactual_truth(d, idx, {"pendulum_angle": np.array([0.0, 0.0, 5.0, 0.0])})[1]
+        assert per[2, 0] == 5.0 and np.array_equal(per[[0, 1, 3]], labels[[0, 1, 3]])
