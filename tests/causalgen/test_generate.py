@@ -111,7 +111,7 @@ def test_counterfactual_truth_matches_the_files_counterfactual_group(single: Pat
     from causalgen.truth import counterfactual_truth
 
     with open_dataset(single) as d:
-        idx = np.array([400, 3, 77, 900])
+        idx = np.array([400, 3, 77, 800])
         images, labels = counterfactual_truth(d, idx, {"pendulum_angle": 0.0})
         assert np.array_equal(images, d.counterfactual.images[np.sort(idx)][np.argsort(np.argsort(idx))])
         np.testing.assert_allclose(labels, d.counterfactual.labels[idx], atol=1e-4)
