@@ -7,7 +7,7 @@ an array. Worlds are cached per process (``functools.cache``), never shared acro
   The sun is a directional light at elevation ``light_angle``; for each sample the pendulum is
   turned to ``pendulum_angle`` and two rays are cast from the sun's side through the pivot and
   through the rod's far point; where they hit the ground bounds the shadow.
-- Flow jets: see :func:`jet_landing`.
+- Flow jets live in :mod:`causalgen.physics_flow`.
 """
 
 from __future__ import annotations

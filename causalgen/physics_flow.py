@@ -13,7 +13,10 @@ parent values; both return arrays. Units are centimetres and seconds (g = 981 cm
   :data:`STAND_HEIGHT` below the tank floor. All samples of a call fly together in one cached
   pymunk space, one shapeless body per jet (a body without shapes collides with nothing), stepped
   with a fixed dt until every body is below the ground; each landing point is then solved exactly
-  inside the body's last step. The closed form is 2 sqrt((h - d)(d + stand)); g cancels.
+  inside the body's last step. Started half a step out of phase, pymunk's integrator is leapfrog,
+  exact for constant gravity, so the landing distance equals the closed form
+  2 sqrt((h - d)(d + stand)) to rounding (g cancels). Body states go in and out through
+  ``pymunk.batch`` when it exists (one C call per step), else body by body.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import math
 import numpy as np
 import pymunk
 
-try:  # bulk get/set of body state in one C call (pymunk >= 6.7; "experimental" upstream)
+try:  # bulk get/set of body state in one C call (an "experimental" API upstream)
     import pymunk.batch as _batch
 except ImportError:  # pragma: no cover - older pymunk: the per-body path below
     _batch = None
@@ -91,6 +94,7 @@ class _JetWorld:
         self.order = np.zeros(0, dtype=np.intp)  # batch row -> sample index
         self.buffer = _batch.Buffer() if _batch is not None else None  # reads
         self.set_buffer = _batch.Buffer() if _batch is not None else None  # writes only
+        self._set_data = np.zeros(0)  # the array set_buffer points into
         self.positions_first = self._positions_first()
 
     def _positions_first(self) -> bool:
