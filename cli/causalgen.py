@@ -244,5 +244,60 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     click.echo(f"wrote {path} from {len(shards)} shards")
 
 
+# -- issue 3 commands --
+@main.command()
+@click.argument("spec_file", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
+def validate(spec_file: Path) -> None:
+    """Check a spec file (custom scene or overrides of a scene) without generating."""
+    from causalgen.scenes.custom import check_spec
+
+    check = check_spec(spec_file)
+    for line in check.summary():
+        click.echo(line)
+    for message in check.warnings:
+        click.echo(f"warning: {message}", err=True)
+    click.echo(f"ok ({len(check.warnings)} warning{'s' if len(check.warnings) != 1 else ''})")
+
+
+@main.command()
+@click.argument("target", metavar="SPEC_OR_SCENE")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="graph.png (a drawing) or graph.dot (DOT text) [DOT on stdout].")
+def graph(target: str, out: Path | None) -> None:
+    """Draw the causal graph of a spec file, a dataset (.h5) or a registered scene id."""
+    from causalgen.graphviz import graph_of
+
+    g = graph_of(target)
+    if out is None:
+        click.echo(g.dot(), nl=False)
+        return
+    click.echo(f"wrote {g.write(out)}")
+
+
+@main.command(name="export")
+@click.argument("path", metavar="FILE.h5", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="causalvae-folders", show_default=True,
+              type=click.Choice(["causalvae-folders", "npz"]))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Directory (causalvae-folders) or .npz file to write.")
+@click.option("--variables", metavar="A,B,...", help="Label columns, in order [all].")
+@click.option("--size", default=96, show_default=True, type=click.IntRange(16, 1024),
+              help="Image size of causalvae-folders (the reference loaders expect 96).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+def export_command(path: Path, fmt: str, out: Path, variables: str | None, size: int,
+                   overwrite: bool) -> None:
+    """Export a dataset: CausalVAE's train/ and test/ PNG folders, or one .npz file."""
+    from causalgen.export import export
+    from causalgen.io import open_dataset
+
+    names = [v.strip() for v in variables.split(",")] if variables else None
+    with open_dataset(path) as ds:
+        total = ds.n
+    with progress_bar(total, f"{path} -> {out}") as update:
+        written = export(path, out, fmt, variables=names, size=size, overwrite=overwrite,
+                         progress=update)
+    click.echo(f"wrote {written} ({total} samples, {fmt})")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

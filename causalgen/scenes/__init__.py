@@ -111,5 +111,7 @@ register("pendulum-v1", "causalgen.scenes.pendulum:Pendulum",
          "a pendulum lit by a sun; its shadow on the ground (the CausalVAE reference scene)")
 register("flow-v1", "causalgen.scenes.flow:Flow",
          "a tank with a ball and a hole; the jet's landing distance (Torricelli)")
+register("custom-v1", "causalgen.scenes.custom:CustomScene",
+         "a scene defined by a TOML file or a Python dict (docs/scenes.md)")
 
 __all__ = ["Scene", "SceneEntry", "entry", "from_dataset", "list_scenes", "make", "register"]

@@ -1,0 +1,272 @@
+"""Export a causalgen dataset to other layouts: CausalVAE's folders of PNGs, or one ``.npz``.
+
+``causalvae-folders`` writes the layout the CausalVAE reference loaders read: ``train/`` and
+``test/`` (the file's split) of 96 x 96 RGBA PNGs (alpha 255; images of another size are resized
+with Pillow's Lanczos filter) named ``<index>_<l1>_..._<ln>.png``. The loaders drop the first
+``_`` field and read the rest as integers, so the sample's index there keeps names unique, and
+the labels ``l1..ln`` are integers in the reference's encoding (:func:`encodings`):
+
+- ``pendulum-v1``: angles in the reference's grid units of 0.9 degrees (``theta = i * pi / 200``),
+  ``round(angle / 0.9)``; shadow length and position truncated toward zero, as ``int()`` does;
+- ``flow-v1``: in the reference's label order (ball, water height, flow, hole), lengths converted
+  at one reference unit = 3 cm (the scale of ``data/scenes/flow-reference.toml``) and truncated
+  as the reference's ``int()``: ``k = int(10 * ball_size)``, ``int(water_height / 3)``,
+  ``int(10 * water_flow / 3)``, ``q = int(hole_height)``, see :data:`FLOW`;
+- any other scene: each variable's range mapped linearly onto 0..999 and rounded; the range is
+  its renderable range when finite, else the smallest and largest value in the file.
+
+An ``encoding.json`` beside the two folders records the encoding of every label. ``npz`` writes
+images (as stored, no resize), labels, noise, split, variable names, units, ranges, adjacency,
+the scene and the SCM's JSON, and the counterfactual arrays when the file has them.
+
+Both write to a temporary sibling and rename it into place when complete: an interrupted export
+leaves no output that looks finished. An existing non-empty output is refused without
+``overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from causalgen.errors import DatasetError
+from causalgen.io import open_dataset
+from causalgen.io.reader import Dataset
+from causalgen.scm.spec import did_you_mean
+
+FORMATS = ("causalvae-folders", "npz")
+REFERENCE_SIZE = 96
+CHUNK = 256  # images read and written at a time
+LINEAR_MAX = 999
+
+
+@dataclass(frozen=True)
+class LabelEncoding:
+    """``integer = rounding(offset + scale * value)``, ``rounding`` "round" or "trunc"."""
+
+    name: str
+    scale: float
+    offset: float
+    rounding: str
+    rule: str  # the rule in words, for encoding.json and the docs
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        x = self.offset + self.scale * np.asarray(values, dtype=np.float64)
+        return (np.rint(x) if self.rounding == "round" else np.trunc(x)).astype(np.int64)
+
+
+def _linear(name: str, low: float, high: float, lo_int: float, hi_int: float, rounding: str,
+            rule: str) -> LabelEncoding:
+    """Maps [low, high] linearly onto [lo_int, hi_int]."""
+    scale = (hi_int - lo_int) / (high - low)
+    return LabelEncoding(name, scale, lo_int - low * scale, rounding, rule)
+
+
+PENDULUM = {
+    "pendulum_angle": LabelEncoding("pendulum_angle", 1 / 0.9, 0.0, "round",
+                                    "round(pendulum_angle / 0.9): the reference's i, theta = i*pi/200"),
+    "light_angle": LabelEncoding("light_angle", 1 / 0.9, 0.0, "round",
+                                 "round(light_angle / 0.9): the reference's j, phi = j*pi/200"),
+    "shadow_length": LabelEncoding("shadow_length", 1.0, 0.0, "trunc",
+                                   "int(shadow_length), truncated as the reference does"),
+    "shadow_position": LabelEncoding("shadow_position", 1.0, 0.0, "trunc",
+                                     "int(shadow_position), truncated as the reference does"),
+}
+# flow-v1 is in cm; the reference's units are arbitrary. One reference unit is taken as 3 cm, the
+# scale data/scenes/flow-reference.toml uses to write the reference's equations over flow-v1: a
+# ball of radius r = k/30 units is k/10 cm, a hole at d = q/3 units is q cm, the water height h and
+# the jet's flow are 3 h and 3 flow cm. The reference's file names hold k, int(h), int(10 * flow)
+# and q, in that order. All four are truncated here: for the continuous values of the reference
+# spec (k/10 in [0.5, 3.5) cm, q in [6, 15) cm) that gives exactly the reference's integer grids.
+FLOW = {
+    "ball_size": LabelEncoding("ball_size", 10.0, 0.0, "trunc",
+                               "int(10 * ball_size): the reference's k, radius k/30 units = "
+                               "k/10 cm"),
+    "water_height": LabelEncoding("water_height", 1 / 3, 0.0, "trunc",
+                                  "int(water_height / 3): the reference's int(h), h in units "
+                                  "of 3 cm"),
+    "water_flow": LabelEncoding("water_flow", 10 / 3, 0.0, "trunc",
+                                "int(10 * water_flow / 3): the reference's int(10 * flow), flow in "
+                                "units of 3 cm"),
+    "hole_height": LabelEncoding("hole_height", 1.0, 0.0, "trunc",
+                                 "int(hole_height): the reference's q, hole at q/3 units = q cm"),
+}
+FLOW_ORDER = ("ball_size", "water_height", "water_flow", "hole_height")  # the reference's order
+
+
+def encodings(ds: Dataset, names: Sequence[str]) -> list[LabelEncoding]:
+    """The integer encoding of each of ``names`` (variables of ``ds``) for file names."""
+    table = {"pendulum-v1": PENDULUM, "flow-v1": FLOW}.get(ds.scene_entry, {})
+    out = []
+    for name in names:
+        if name in table:
+            out.append(table[name])
+            continue
+        i = ds.variable_names.index(name)
+        v = ds.variables[i]
+        low, high, source = v.low, v.high, "renderable range"
+        if not (np.isfinite(low) and np.isfinite(high)):
+            col = ds.labels[:, i].astype(np.float64)
+            low, high, source = float(col.min()), float(col.max()), "range of the values in the file"
+        if high <= low:  # a constant: every label 0
+            out.append(LabelEncoding(name, 0.0, 0.0, "round", f"{name} is constant: 0"))
+            continue
+        out.append(_linear(name, low, high, 0, LINEAR_MAX, "round",
+                           f"round((value - {low:g}) / ({high:g} - {low:g}) * {LINEAR_MAX}), "
+                           f"the {source} onto 0..{LINEAR_MAX}"))
+    return out
+
+
+def _columns(ds: Dataset, variables: Sequence[str] | None) -> list[str]:
+    if variables is None:
+        if ds.scene_entry == "flow-v1" and set(FLOW_ORDER) <= set(ds.variable_names):
+            return list(FLOW_ORDER)
+        return list(ds.variable_names)
+    for name in variables:
+        if name not in ds.variable_names:
+            raise DatasetError(f"{ds.path} has no variable {name!r}"
+                               f"{did_you_mean(name, ds.variable_names)}; its variables are "
+                               f"{', '.join(ds.variable_names)}.")
+    if len(set(variables)) != len(variables) or not variables:
+        raise DatasetError("--variables must name each variable at most once, and at least one.")
+    return list(variables)
+
+
+def _prepare(out: Path, overwrite: bool, directory: bool) -> Path:
+    """Check ``out`` may be written; return the temporary sibling to write first."""
+    if out.exists():
+        if directory and out.is_dir() and not any(out.iterdir()):
+            pass
+        elif not overwrite:
+            what = "a non-empty directory" if out.is_dir() else "a file"
+            raise DatasetError(f"{out} already exists ({what}); pass --overwrite to replace it.")
+        elif out.is_dir() != directory:
+            raise DatasetError(f"{out} is a {'directory' if out.is_dir() else 'file'}; "
+                               f"the {'folders' if directory else 'npz'} export needs "
+                               f"{'a directory' if directory else 'a file name'}.")
+    if not out.parent.exists():
+        raise DatasetError(f"the directory {out.parent} does not exist; create it or choose "
+                           "another --out.")
+    return out.with_name(f".{out.name}.{os.getpid()}.partial")
+
+
+def _commit(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` into place, replacing ``out`` only now."""
+    if out.is_dir():
+        old = out.with_name(f".{out.name}.{os.getpid()}.old")
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _remove(tmp: Path) -> None:
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalvae-folders", *,
+           variables: Sequence[str] | None = None, size: int = REFERENCE_SIZE,
+           overwrite: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+    """Export the dataset at ``path`` to ``out`` in format ``fmt`` (see the module docstring).
+
+    ``variables`` picks and orders the label columns (default: all, in the file's order; for
+    flow-v1 the reference's order). Returns ``out``.
+    """
+    if fmt not in FORMATS:
+        raise DatasetError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; "
+                           f"formats: {', '.join(FORMATS)}.")
+    out = Path(out)
+    with open_dataset(path) as ds:
+        names = _columns(ds, variables)
+        tmp = _prepare(out, overwrite, directory=fmt != "npz")
+        try:
+            if fmt == "npz":
+                _npz(ds, names, tmp)
+            else:
+                _folders(ds, names, tmp, size, progress)
+            _commit(tmp, out)
+        except BaseException:
+            _remove(tmp)
+            raise
+    return out
+
+
+def _npz(ds: Dataset, names: list[str], tmp: Path) -> None:
+    idx = [ds.variable_names.index(n) for n in names]
+    arrays = {
+        "images": ds.images[...],
+        "labels": ds.labels[:, idx],
+        "noise": ds.noise[:, idx],
+        "split": ds.split,
+        "variable_names": np.array(names),
+        "units": np.array([ds.variables[i].unit for i in idx]),
+        "low": np.array([ds.variables[i].low for i in idx]),
+        "high": np.array([ds.variables[i].high for i in idx]),
+        "adjacency": ds.adjacency[np.ix_(idx, idx)],
+        "scene": np.array(ds.scene),
+        "scm_json": np.array(ds.spec_json),
+        "intervention": np.array(json.dumps(ds.intervention, sort_keys=True)),
+    }
+    if ds.counterfactual is not None:
+        arrays["cf_images"] = ds.counterfactual.images[...]
+        arrays["cf_labels"] = ds.counterfactual.labels[:, idx]
+        arrays["cf_noise"] = ds.counterfactual.noise[:, idx]
+        arrays["cf_intervention"] = np.array(json.dumps(ds.counterfactual.intervention,
+                                                        sort_keys=True))
+    with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a bare name
+        np.savez_compressed(f, **arrays)
+
+
+def _folders(ds: Dataset, names: list[str], tmp: Path, size: int,
+             progress: Callable[[int], None] | None) -> None:
+    idx = [ds.variable_names.index(n) for n in names]
+    codes = encodings(ds, names)
+    ints = np.stack([c.encode(ds.labels[:, i]) for c, i in zip(codes, idx, strict=True)], 1)
+    tmp.mkdir()
+    folders = {0: tmp / "train", 1: tmp / "test"}
+    for folder in folders.values():
+        folder.mkdir()
+
+    def save(k: int, image: np.ndarray) -> None:
+        img = Image.fromarray(image, "RGB")
+        if img.size != (size, size):
+            img = img.resize((size, size), Image.Resampling.LANCZOS)
+        name = "_".join([str(k), *map(str, ints[k].tolist())]) + ".png"
+        img.convert("RGBA").save(folders[int(ds.split[k] != 0)] / name, compress_level=1)
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for start in range(0, ds.n, CHUNK):  # Pillow's encoder releases the GIL: threads help
+            block = ds.images[start:start + CHUNK]
+            list(pool.map(save, range(start, start + len(block)), block))
+            if progress is not None:
+                progress(len(block))
+    info = {
+        "format": "causalvae-folders",
+        "source": str(ds.path),
+        "scene": ds.scene,
+        "scene_entry": ds.scene_entry,
+        "image": {"size": size, "mode": "RGBA", "alpha": 255, "stored_size": ds.image_size,
+                  "resample": "lanczos" if ds.image_size != size else "none"},
+        "name_pattern": "<index>_" + "_".join(f"<{n}>" for n in names) + ".png",
+        "labels": [asdict(c) for c in codes],
+        "train": int((ds.split == 0).sum()),
+        "test": int((ds.split != 0).sum()),
+        "adjacency": ds.adjacency[np.ix_(idx, idx)].tolist(),
+    }
+    (tmp / "encoding.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
