@@ -22,8 +22,8 @@ from causalgen.scm.spec import SCM
 class Scene(ABC):
     """Base class of every scene; subclasses set ``id`` and implement the abstract methods."""
 
-    id: ClassVar[str] = ""
-    default_size: ClassVar[int] = 96
+    id: str = ""  # a class constant for built-in scenes; custom scenes set it per instance
+    default_size: int = 96
     min_size: ClassVar[int] = 16
     max_size: ClassVar[int] = 1024
 

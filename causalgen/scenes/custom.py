@@ -89,8 +89,8 @@ class CustomScene(Scene):
         self.scene_id = scene_id
         self.compiled: Definition = parse(self.definition, source or Source(
             label=scene_id or f"custom scene {self.definition.get('name', 'custom')!r}"))
-        self.id = scene_id or f"custom/{self.compiled.name}"  # type: ignore[misc]
-        self.default_size = self.compiled.size  # type: ignore[misc]
+        self.id = scene_id or f"custom/{self.compiled.name}"
+        self.default_size = self.compiled.size
         self._scm = self.compiled.scm(scene_id or ENTRY)
         drawables: list[Any] = []
         ground = self.compiled.ground
