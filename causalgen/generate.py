@@ -36,7 +36,7 @@ from causalgen.io.writer import (
     encode_chunks,
 )
 from causalgen.scenes.base import Scene
-from causalgen.scm.spec import SCM, intervention_to_json
+from causalgen.scm.spec import SCM, Samples, intervention_to_json
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Job:
     size: int
     clip: bool
     block_size: int = BLOCK_SIZE
+    intervention_mix: float = 0.0  # fraction of samples with one variable set by do()
 
     def build(self) -> tuple[Scene, SCM]:
         scene = scenes.make(self.scene_id, **self.scene_kwargs)
@@ -81,6 +82,7 @@ class Block:
     labels: np.ndarray  # (b, V) float32
     noise: np.ndarray  # (b, V) float32
     counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = field(default=None)
+    intervened: np.ndarray | None = None  # (b, V) uint8 with --intervention-mix
 
 
 def encode_block(blk: Block, rows: int, compression: str) -> Block:
@@ -102,12 +104,44 @@ def make_block(job: Job, scene: Scene, scm: SCM, b: int) -> Block:
     count = min(job.block_size, job.total - start)
     rng = block_rng(job.seed, b)
     s = scm.sample(count, rng, clip=job.clip)
+    intervened = None
+    if job.intervention_mix > 0:
+        s, intervened = mix_interventions(scm, s, rng, job.intervention_mix, job.clip)
     images = scene.render(s.as_dict(), job.size)  # (count, H, W, 3)
     cf = None
     if job.counterfactual:
         c = scm.counterfactual(s, rng, clip=job.clip, **job.counterfactual)
         cf = (scene.render(c.as_dict(), job.size), c.values.astype(np.float32), c.noise.astype(np.float32))
-    return Block(b, start, images, s.values.astype(np.float32), s.noise.astype(np.float32), cf)
+    return Block(b, start, images, s.values.astype(np.float32), s.noise.astype(np.float32), cf,
+                 intervened)
+
+
+def mix_interventions(scm: SCM, s: Samples, rng: np.random.Generator, fraction: float,
+                      clip: bool) -> tuple[Samples, np.ndarray]:
+    """Turn a ``fraction`` of the samples into single-variable interventional samples.
+
+    Each chosen sample gets one target variable (uniformly among the variables not already fixed
+    by the SCM's own intervention) set to that variable's value in another random sample of the
+    block: do(X_i = v) with v drawn from X_i's marginal, independent of the unit. A unit's
+    interventional sample is its counterfactual (same exogenous noise), so descendants are
+    recomputed from the recorded noise. Returns the new samples and the (n, V) uint8 target mask.
+    """
+    n, names = len(s), scm.names
+    free = [i for i, name in enumerate(names) if name not in scm.intervention]
+    chosen = rng.random(n) < fraction
+    target = np.asarray(free)[rng.integers(0, len(free), n)]
+    donor = rng.permutation(n)
+    values = s.values.copy()
+    mask = np.zeros((n, len(names)), dtype=np.uint8)
+    for i in free:
+        rows = np.flatnonzero(chosen & (target == i))
+        if len(rows) == 0:
+            continue
+        sub = Samples(names, s.values[rows], s.noise[rows])
+        cf = scm.counterfactual_columns(sub, {names[i]: s.values[donor[rows], i]}, clip=clip)
+        values[rows] = cf.values
+        mask[rows, i] = 1
+    return Samples(names, values, s.noise), mask
 
 
 def split_membership(seed: int, total: int, test_fraction: float) -> np.ndarray:
@@ -199,6 +233,7 @@ def generate(
     overwrite: bool = False,
     clip: bool = False,
     progress: Progress | None = None,
+    intervention_mix: float = 0.0,
 ) -> Path:
     """Generate ``n`` samples of ``scene`` (or of ``scm``, a spec over the scene) into ``out``.
 
@@ -209,6 +244,11 @@ def generate(
     """
     if n < 1:
         raise SpecError(f"--n must be at least 1, got {n}.")
+    if not 0.0 <= intervention_mix <= 1.0:
+        raise SpecError(f"--intervention-mix must be in [0, 1], got {intervention_mix}.")
+    if intervention_mix and counterfactual:
+        raise SpecError("--intervention-mix and --counterfactual cannot be combined: a mixed "
+                        "file's samples are already interventional; generate them separately.")
     if not 0.0 <= test_fraction < 1.0:
         raise SpecError(f"--test-fraction must be in [0, 1), got {test_fraction}.")
     out = check_output_path(out, overwrite)
@@ -225,7 +265,7 @@ def generate(
         base.do(**cf)
     job = Job(scene, kwargs, base.to_json(), intervention_to_json(sampled.intervention),
               intervention_to_json(base.do(**cf).intervention) if cf else None,
-              n, int(seed), size, bool(clip))
+              n, int(seed), size, bool(clip), intervention_mix=float(intervention_mix))
     # Fail fast, before any file exists: one small block through the whole pipeline.
     scene_obj, scm_obj = job.build()
     make_block(Job(**{**asdict(job), "total": min(8, n)}), scene_obj, scm_obj, 0)
@@ -245,6 +285,10 @@ def generate(
         S.ATTR_CLIP: bool(clip),
         S.ATTR_TOTAL: n,
     }
+    if intervention_mix:
+        attrs[S.ATTR_INTERVENTION_MIX] = json.dumps(
+            {"fraction": float(intervention_mix), "targets": "one variable, uniformly",
+             "values": "the variable's value in another random sample of the block"})
     if shard is not None:
         k, count = shard
         block_ids, start, stop = shard_range(n, BLOCK_SIZE, k, count)
@@ -256,11 +300,11 @@ def generate(
     t0 = time.perf_counter()
     with DatasetWriter(out, n=stop - start, image_shape=(size, size, 3), variables=sc.variables,
                        attrs=attrs, compression=compression, counterfactual=job.counterfactual,
-                       overwrite=overwrite) as writer:
+                       intervened=bool(intervention_mix), overwrite=overwrite) as writer:
         for blk in _blocks(job, block_ids, workers, chunk_rows(stop - start), compression):
             lo = blk.start - start
             writer.write(lo, blk.images, blk.labels, blk.noise, split[lo:lo + len(blk.labels)],
-                         blk.counterfactual)
+                         blk.counterfactual, blk.intervened)
             if progress is not None:
                 progress(len(blk.labels))
     dt = time.perf_counter() - t0

@@ -92,6 +92,9 @@ def generation_options(f: Callable) -> Callable:
         click.option("--shard", metavar="K/N", help="Write only part K of N (1-based); merge with `causalgen merge`."),
         click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
         click.option("--clip", is_flag=True, help="Clip values to the renderable ranges instead of failing."),
+        click.option("--intervention-mix", type=click.FloatRange(0, 1), default=0.0,
+                     help="Fraction of samples that get do(X_i = a value from X_i's marginal) on one "
+                          "random variable; targets are stored in the 'intervened' dataset."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -101,7 +104,7 @@ def generation_options(f: Callable) -> Callable:
 def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | None, seed: int,
               size: int | None, workers: int | None, do: tuple[str, ...], cf: tuple[str, ...],
               test_fraction: float, compression: str, shard: str | None, overwrite: bool,
-              clip: bool) -> None:
+              clip: bool, intervention_mix: float = 0.0) -> None:
     from causalgen.generate import BLOCK_SIZE, generate, parse_shard, shard_range
 
     shard_t = parse_shard(shard) if shard else None
@@ -117,7 +120,8 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
                         scene_kwargs=scene_kwargs, do=parse_assignments(do, "--do"),
                         counterfactual=parse_assignments(cf, "--counterfactual"),
                         test_fraction=test_fraction, compression=compression, shard=shard_t,
-                        overwrite=overwrite, clip=clip, progress=update)
+                        overwrite=overwrite, clip=clip, progress=update,
+                        intervention_mix=intervention_mix)
     click.echo(f"wrote {path} ({count} samples)")
 
 

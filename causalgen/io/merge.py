@@ -23,7 +23,7 @@ from causalgen.io.writer import DatasetWriter
 # Attributes that must agree across shards (everything but the shard's own position).
 _SAME = (S.ATTR_SCENE, S.ATTR_SCENE_ENTRY, S.ATTR_SCENE_KWARGS, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
          S.ATTR_IMAGE_SIZE, S.ATTR_TOTAL, S.ATTR_TEST_FRACTION, S.ATTR_CLIP, S.ATTR_VARIABLES,
-         S.ATTR_GENERATOR_VERSION)
+         S.ATTR_GENERATOR_VERSION, S.ATTR_INTERVENTION_MIX)
 
 
 def _check(shards: list[Dataset]) -> list[Dataset]:
@@ -84,7 +84,7 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
         comp = first.images.compression or "none"
         with DatasetWriter(out, n=total, image_shape=first.images.shape[1:], variables=first.variables,
                            attrs=attrs, compression=comp, counterfactual=cf,
-                           overwrite=overwrite) as w:
+                           intervened=first.intervened is not None, overwrite=overwrite) as w:
             for d in shards:
                 start = d.shard["start"]  # type: ignore[index]
                 f = w.file
@@ -92,6 +92,8 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
                 f[S.LABELS][start:stop] = d.labels
                 f[S.NOISE][start:stop] = d.noise
                 f[S.SPLIT][start:stop] = d.split
+                if d.intervened is not None:
+                    f[S.INTERVENED][start:stop] = d.intervened
                 _copy_images(d.images, f[S.IMAGES], start)
                 if d.counterfactual is not None:
                     g = f[S.COUNTERFACTUAL]

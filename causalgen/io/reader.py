@@ -97,6 +97,10 @@ class Dataset:
         self.labels: np.ndarray = f[S.LABELS][...]  # (N, V) float32
         self.noise: np.ndarray = f[S.NOISE][...]  # (N, V) float32
         self.split: np.ndarray = f[S.SPLIT][...]  # (N,) uint8
+        # (N, V) uint8, 1 = intervened; None for files without per-sample interventions
+        self.intervened: np.ndarray | None = f[S.INTERVENED][...] if S.INTERVENED in f else None
+        mix = f.attrs.get(S.ATTR_INTERVENTION_MIX)
+        self.intervention_mix: dict | None = json.loads(_attr_str(mix)) if mix is not None else None
         self.variables = [S.VariableInfo(**v) for v in json.loads(_attr_str(f.attrs[S.ATTR_VARIABLES]))]
         self.adjacency: np.ndarray = np.asarray(f.attrs[S.ATTR_ADJACENCY], dtype=np.int8)
         self.scene = _attr_str(f.attrs[S.ATTR_SCENE])

@@ -6,6 +6,8 @@ The writer and the reader import these names; nothing else spells a key. A file 
 - ``labels``  float32 (N, V), variable values in physical units, columns in ``variables`` order;
 - ``noise``   float32 (N, V), the exogenous noise each variable's mechanism received;
 - ``split``   uint8 (N,), 0 = train, 1 = test;
+- optional ``intervened`` uint8 (N, V): 1 where that sample's variable was set by an intervention
+  (files made with ``--intervention-mix``; the labels are the post-intervention values);
 - optional group ``counterfactual/`` with ``images``, ``labels``, ``noise`` for the same samples
   under the intervention stored in its ``intervention`` attribute;
 - file attributes listed in :data:`REQUIRED_ATTRS`; ``complete`` is written last, so a file
@@ -23,6 +25,7 @@ IMAGES = "images"
 LABELS = "labels"
 NOISE = "noise"
 SPLIT = "split"
+INTERVENED = "intervened"  # optional uint8 (N, V): 1 where a sample's variable was intervened on
 COUNTERFACTUAL = "counterfactual"
 
 SPLIT_TRAIN = 0
@@ -46,6 +49,7 @@ ATTR_TEST_FRACTION = "test_fraction"
 ATTR_CLIP = "clip"
 ATTR_TOTAL = "total"  # samples in the whole dataset (a shard holds [start, stop) of it)
 ATTR_SHARD = "shard"  # JSON {"index", "count", "start", "stop"}; absent in an unsharded file
+ATTR_INTERVENTION_MIX = "intervention_mix"  # JSON, files with per-sample interventions only
 ATTR_COMPLETE = "complete"  # written last
 
 REQUIRED_ATTRS = (

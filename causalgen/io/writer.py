@@ -95,6 +95,7 @@ class DatasetWriter:
         attrs: Mapping[str, Any],
         compression: str = S.DEFAULT_COMPRESSION,
         counterfactual: Mapping[str, Any] | None = None,
+        intervened: bool = False,
         overwrite: bool = False,
     ) -> None:
         self.path = check_output_path(path, overwrite)
@@ -103,12 +104,12 @@ class DatasetWriter:
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")
         self._file = h5py.File(self._tmp, "w")
         try:
-            self._create(image_shape, variables, attrs, compression, counterfactual)
+            self._create(image_shape, variables, attrs, compression, counterfactual, intervened)
         except BaseException:
             self._abort()
             raise
 
-    def _create(self, image_shape, variables, attrs, compression, counterfactual) -> None:
+    def _create(self, image_shape, variables, attrs, compression, counterfactual, intervened) -> None:
         f = self._file
         kw = _compression_kwargs(compression)
         chunk = (chunk_rows(self.n), *image_shape)
@@ -122,6 +123,8 @@ class DatasetWriter:
             g.create_dataset(S.LABELS, shape=(self.n, self.v), dtype=np.float32)
             g.create_dataset(S.NOISE, shape=(self.n, self.v), dtype=np.float32)
         f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8)
+        if intervened:
+            f.create_dataset(S.INTERVENED, shape=(self.n, self.v), dtype=np.uint8)
         f.attrs[S.ATTR_FORMAT] = S.FORMAT_NAME
         f.attrs[S.ATTR_SCHEMA_VERSION] = S.SCHEMA_VERSION
         f.attrs[S.ATTR_GENERATOR_VERSION] = __version__
@@ -138,6 +141,7 @@ class DatasetWriter:
         noise: np.ndarray,
         split: np.ndarray,
         counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = None,
+        intervened: np.ndarray | None = None,
     ) -> None:
         """Write samples [start, start + len(labels)) of this file.
 
@@ -154,6 +158,8 @@ class DatasetWriter:
             g[S.LABELS][start:stop] = lab
             g[S.NOISE][start:stop] = noi
         f[S.SPLIT][start:stop] = split
+        if intervened is not None:
+            f[S.INTERVENED][start:stop] = intervened
 
     @staticmethod
     def _images(dset: h5py.Dataset, start: int, images: np.ndarray | EncodedChunks) -> None:

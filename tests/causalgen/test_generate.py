@@ -118,3 +118,33 @@ def test_counterfactual_truth_matches_the_files_counterfactual_group(single: Pat
         # one value per sample: each row under its own intervention
         per = counterfactual_truth(d, idx, {"pendulum_angle": np.array([0.0, 0.0, 5.0, 0.0])})[1]
         assert per[2, 0] == 5.0 and np.array_equal(per[[0, 1, 3]], labels[[0, 1, 3]])
+
+
+def test_intervention_mix_rows_are_counterfactuals(tmp_path: Path) -> None:
+    p = generate("pendulum-v1", tmp_path / "mix.h5", n=600, seed=2, size=32, workers=1,
+                 intervention_mix=0.5)
+    obs = generate("pendulum-v1", tmp_path / "obs.h5", n=600, seed=2, size=32, workers=1)
+    scm = scenes.make("pendulum-v1").default_scm()
+    with open_dataset(p) as d, open_dataset(obs) as o:
+        m = d.intervened
+        assert m is not None and m.shape == (600, 4) and m.sum(1).max() == 1
+        assert 0.4 < m.any(1).mean() < 0.6 and all(m[:, i].sum() > 30 for i in range(4))
+        assert np.array_equal(d.noise, o.noise)  # same units
+        untouched = ~m.any(1)
+        assert np.array_equal(d.labels[untouched], o.labels[untouched])
+        # a row intervened on pendulum_angle: descendants follow the mechanism, light_angle stays
+        rows = np.flatnonzero(m[:, 0])
+        assert np.array_equal(d.labels[rows, 1], o.labels[rows, 1])
+        from causalgen.physics import pendulum_shadow_closed_form
+
+        cl, cp = pendulum_shadow_closed_form(d.labels[rows, 0], d.labels[rows, 1])
+        np.testing.assert_allclose(d.labels[rows, 2], cl, atol=1e-4)
+        # a row intervened on a shadow: the shadow no longer follows the angles
+        rows = np.flatnonzero(m[:, 3])
+        cl, cp = pendulum_shadow_closed_form(d.labels[rows, 0], d.labels[rows, 1])
+        assert np.mean(np.abs(d.labels[rows, 3] - cp) > 1e-3) > 0.9
+        assert d.intervention_mix["fraction"] == 0.5
+    assert scm.names == tuple(d.variable_names)
+    with pytest.raises(SpecError, match="cannot be combined"):
+        generate("pendulum-v1", tmp_path / "x.h5", n=10, intervention_mix=0.5,
+                 counterfactual={"light_angle": 90.0})
