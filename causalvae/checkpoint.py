@@ -1,0 +1,168 @@
+"""Checkpoints: atomic writes, ``weights_only`` loads, RNG state capture, and loading a trained run.
+
+A checkpoint is a dict of tensors and plain containers only, so ``torch.load(weights_only=True)``
+reads it without unpickling objects: ``format``, ``version``, ``model``, ``optimizer``,
+``scheduler`` (or None), ``config`` (RunConfig dict), ``epoch`` (completed epochs),
+``batch_in_epoch`` (batches of the next epoch already done: non-zero after Ctrl-C),
+``global_step``, ``finished``, ``rng`` (python, numpy, torch CPU and CUDA states),
+``label_stats``, ``variable_names``, ``partial`` (term sums of an interrupted epoch).
+Files are written to a temporary name in the same directory, fsynced, then renamed over the old
+one, so a crash never leaves a torn checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalvae.config import RunConfig, apply_overrides
+from causalvae.data import LabelStats
+from causalvae.errors import CheckpointError
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LoadedRun",
+    "capture_rng",
+    "check_run_dir",
+    "load_checkpoint",
+    "load_run",
+    "restore_rng",
+    "resume_config",
+    "save_checkpoint",
+    "trim_metrics",
+]
+
+FORMAT = "causalvae-checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def capture_rng() -> dict[str, Any]:
+    """RNG states of python, numpy and torch (CPU and every CUDA device) as plain data."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [py_version, list(py_state), py_gauss],
+        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)),
+                  "pos": int(np_pos), "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    version, py_state, gauss = state["python"]
+    random.setstate((version, tuple(py_state), gauss))
+    npd = state["numpy"]
+    np.random.set_state((npd["name"], npd["keys"].numpy().astype(np.uint32), npd["pos"],
+                         npd["has_gauss"], npd["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    """Atomically write ``payload`` (plus format and version) to ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save({"format": FORMAT, "version": VERSION, **payload}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True`` onto the CPU; refuse foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a torn or foreign file
+        raise CheckpointError(f"{path} is not a readable causalvae checkpoint ({exc})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a causalvae checkpoint")
+    if int(state.get("version", 0)) > VERSION:
+        raise CheckpointError(f"{path} was written by a newer causalvae (checkpoint version "
+                              f"{state['version']} > {VERSION}); upgrade causalvae")
+    return state
+
+
+@dataclass
+class LoadedRun:
+    """A trained model with what is needed to feed it: config, label statistics, variables."""
+
+    model: torch.nn.Module
+    config: RunConfig
+    label_stats: LabelStats
+    variable_names: list[str]
+    epoch: int
+    state: dict[str, Any]
+
+
+def load_run(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedRun:
+    """Load a run directory (or a checkpoint file) into an eval-mode model on ``device``."""
+    from causalvae.models import build_model
+
+    path = Path(path)
+    ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
+    state = load_checkpoint(ckpt)
+    config = RunConfig.from_dict(state["config"])
+    model = build_model(config.train.model, config.model)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    return LoadedRun(model=model, config=config,
+                     label_stats=LabelStats.from_dict(state["label_stats"]),
+                     variable_names=list(state["variable_names"]), epoch=int(state["epoch"]),
+                     state=state)
+
+
+# -- run directories ---------------------------------------------------------------------------
+def check_run_dir(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to resume from (``resume``), or None for a fresh run; refuses conflicts."""
+    ckpt = out / CHECKPOINT_NAME
+    if resume:
+        if not ckpt.exists():
+            raise CheckpointError(f"--resume: no checkpoint at {ckpt}; nothing to resume")
+        return load_checkpoint(ckpt)
+    if ckpt.exists():
+        state = load_checkpoint(ckpt)
+        what = ("a finished run" if state.get("finished")
+                else f"an unfinished run (epoch {state['epoch']})")
+        raise CheckpointError(f"{out} already holds {what}; pass --resume to continue it "
+                              "(raise --epochs to train longer) or choose another --out")
+    return None
+
+
+def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[str]) -> RunConfig:
+    """``saved`` with ``key=value`` overrides, which may change only the ``allowed`` keys."""
+    config = apply_overrides(saved, overrides)
+    old, new = saved.to_dict(), config.to_dict()
+    changed = [f"{sec}.{k}" for sec in old for k in old[sec]
+               if k not in allowed and old[sec][k] != new[sec][k]]
+    if changed:
+        raise CheckpointError(
+            f"--resume cannot change {', '.join(changed)} (the run was trained with other "
+            f"values); only {', '.join(sorted(allowed))} may change on resume")
+    return config
+
+
+def trim_metrics(path: Path, epochs: int) -> None:
+    """Drop metric rows of epochs after the checkpoint (written before a crash)."""
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines()
+                if line.strip() and json.loads(line)["epoch"] <= epochs]
+        path.write_text("".join(line + "\n" for line in kept))

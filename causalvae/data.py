@@ -1,0 +1,274 @@
+"""Torch datasets over causalgen HDF5 files, the epoch sampler, and the on-device image transform.
+
+:class:`CausalDataset` serves one split (``train`` or ``test``) of a file opened through
+:func:`causalgen.io.open_dataset`, so it refuses exactly the files that reader refuses. Images stay
+uint8 (B, H, W, 3) until :func:`to_model_input` converts them on the device. Labels are
+standardised with the mean and std of the *train* split (:class:`LabelStats`), which a run stores
+and passes back when it resumes or evaluates. A split whose file fits under the memory budget is
+read into memory once; a larger one is streamed from the file in whole chunks, which is fast only
+if batches are chunk-local: :class:`EpochBatchSampler` then shuffles the order of chunks and the
+order inside each chunk. The h5py handle is opened lazily in each DataLoader worker.
+
+Batches are fetched through ``__getitems__`` (one indexing operation per batch) and need
+:func:`collate_batch` as the DataLoader's ``collate_fn``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+from causalvae.errors import DataError
+
+__all__ = [
+    "CausalDataset",
+    "EpochBatchSampler",
+    "LabelStats",
+    "collate_batch",
+    "to_model_input",
+]
+
+GiB = 1024**3
+
+
+@dataclass(frozen=True)
+class LabelStats:
+    """Per-variable mean and std of the train split's labels (physical units)."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def compute(cls, labels: np.ndarray, names: Sequence[str]) -> LabelStats:
+        if len(labels) == 0:
+            raise DataError("the train split is empty: label statistics cannot be computed")
+        values = np.asarray(labels, np.float64)
+        std = values.std(0)
+        std = np.where(std > 1e-8, std, 1.0)  # a constant label stays constant (0) after scaling
+        return cls(tuple(names), tuple(values.mean(0).tolist()), tuple(std.tolist()))
+
+    def normalise(self, labels: np.ndarray) -> np.ndarray:
+        return ((np.asarray(labels, np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def denormalise(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, np.float64) * self.std + self.mean).astype(np.float32)
+
+    def to_dict(self) -> dict[str, list]:
+        return {"names": list(self.names), "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LabelStats:
+        return cls(tuple(data["names"]), tuple(map(float, data["mean"])),
+                   tuple(map(float, data["std"])))
+
+
+def collate_batch(batch: Any) -> Any:
+    """DataLoader collate_fn for datasets whose ``__getitems__`` already returns a batch."""
+    return batch
+
+
+def to_model_input(images: Tensor, device: torch.device, image_size: int,
+                   channels_last: bool = False) -> Tensor:
+    """uint8 (B, H, W, 3) -> float (B, 3, S, S) in [0, 1] on ``device``, resized if H != S."""
+    x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)  # (B,3,H,W)
+    if x.shape[-1] != image_size or x.shape[-2] != image_size:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", antialias=True,
+                          align_corners=False)  # (B, 3, S, S)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return x.contiguous(memory_format=fmt)
+
+
+class CausalDataset(Dataset):
+    """One split of a causalgen file: items are (uint8 image (H, W, 3), standardised labels (V,)).
+
+    ``label_stats``: statistics to standardise with (default: computed on this file's train
+    split). ``expect_variables``: the variable names of a run being resumed or evaluated; a file
+    with other variables is refused. ``memory_budget_gb``: files whose images fit are loaded whole.
+    """
+
+    def __init__(self, path: str | os.PathLike, split: str = "train", *,
+                 label_stats: LabelStats | None = None,
+                 expect_variables: Sequence[str] | None = None,
+                 memory_budget_gb: float = 2.0) -> None:
+        from causalgen.io import open_dataset  # the reader decides what a valid file is
+
+        if split not in ("train", "test"):
+            raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+        self.path: Path | None = Path(path)
+        self.split = split
+        self._reader: Any = None
+        self._reader_pid = -1
+        with open_dataset(path) as ds:
+            self.variable_names = list(ds.variable_names)
+            if expect_variables is not None and list(expect_variables) != self.variable_names:
+                raise DataError(
+                    f"{path} has variables {self.variable_names}, but the run was trained on "
+                    f"{list(expect_variables)}; use a dataset of the same scene and variables"
+                )
+            self.adjacency = np.asarray(ds.adjacency, np.int8)
+            self.scene = ds.scene
+            self.file_image_size = int(ds.images.shape[1])
+            self.rows = ds.indices(split)  # (M,) file rows of this split, increasing
+            self.label_stats = label_stats or LabelStats.compute(
+                ds.labels[ds.indices("train")], self.variable_names)
+            self.raw_labels = np.asarray(ds.labels[self.rows], np.float32)  # (M, V)
+            self.chunk_rows = int(ds.images.chunks[0]) if ds.images.chunks else 32
+            in_memory = ds.images.size <= memory_budget_gb * GiB
+            self.images: Tensor | None = _read_rows(ds.images, self.rows) if in_memory else None
+        self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))  # (M, V)
+
+    @classmethod
+    def from_arrays(cls, images: np.ndarray | Tensor, labels: np.ndarray,
+                    variable_names: Sequence[str], *, adjacency: np.ndarray | None = None,
+                    label_stats: LabelStats | None = None) -> CausalDataset:
+        """An in-memory dataset without a file (tests, benchmarks). Stats default to ``labels``'."""
+        self = cls.__new__(cls)
+        self.path, self.split, self._reader, self._reader_pid = None, "train", None, -1
+        self.variable_names = list(variable_names)
+        v = len(self.variable_names)
+        self.adjacency = (np.zeros((v, v), np.int8) if adjacency is None
+                          else np.asarray(adjacency, np.int8))
+        self.scene = "arrays"
+        self.images = torch.as_tensor(np.asarray(images, np.uint8))  # (M, H, W, 3)
+        self.file_image_size = int(self.images.shape[1])
+        self.rows = np.arange(len(self.images))
+        self.raw_labels = np.asarray(labels, np.float32)
+        self.label_stats = label_stats or LabelStats.compute(self.raw_labels, self.variable_names)
+        self.chunk_rows = 32
+        self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))
+        return self
+
+    def to(self, device: torch.device | str) -> CausalDataset:
+        """Move an in-memory split (uint8 images and labels) to ``device``, e.g. a GPU, so that
+        batches are gathered there; a streamed split stays on disk. Returns self."""
+        if self.images is not None:
+            self.images = self.images.to(device)
+            self.labels = self.labels.to(device)
+        return self
+
+    @property
+    def in_memory(self) -> bool:
+        return self.images is not None
+
+    def chunk_groups(self) -> np.ndarray | None:
+        """Chunk id of each item when streaming (for chunk-aligned shuffling), else None."""
+        return None if self.in_memory else self.rows // self.chunk_rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        images, labels = self.__getitems__([index])
+        return images[0], labels[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
+        """A batch: uint8 images (B, H, W, 3) and standardised labels (B, V)."""
+        idx = torch.as_tensor(np.asarray(indices, np.int64))
+        if self.images is not None:
+            idx = idx.to(self.images.device)
+            return self.images[idx], self.labels[idx]
+        return self._stream(np.asarray(indices, np.int64)), self.labels[idx]
+
+    def _stream(self, positions: np.ndarray) -> Tensor:
+        rows = self.rows[positions]
+        unique, inverse = np.unique(rows, return_inverse=True)
+        images = self._h5_images()
+        lo, hi = int(unique[0]), int(unique[-1]) + 1
+        # a chunk-local batch is one contiguous read; a scattered one an h5py fancy read
+        local = hi - lo <= 4 * len(unique)
+        block = images[lo:hi][unique - lo] if local else images[unique]
+        return torch.from_numpy(np.ascontiguousarray(block[inverse]))  # (B, H, W, 3)
+
+    def _h5_images(self) -> Any:
+        if self._reader is None or self._reader_pid != os.getpid():  # new worker process
+            from causalgen.io import open_dataset
+
+            self._reader = open_dataset(self.path)
+            self._reader_pid = os.getpid()
+        return self._reader.images
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_reader"], state["_reader_pid"] = None, -1  # h5py handles do not pickle
+        return state
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _read_rows(images: Any, rows: np.ndarray, block: int = 1024) -> Tensor:
+    """Read the given increasing rows of an h5py dataset block by block -> uint8 tensor."""
+    out = np.empty((len(rows), *images.shape[1:]), np.uint8)
+    done = 0
+    for start in range(0, images.shape[0], block):
+        take = rows[(rows >= start) & (rows < start + block)]
+        if len(take):
+            out[done:done + len(take)] = images[start:start + block][take - start]
+            done += len(take)
+    return torch.from_numpy(out)
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Batches of dataset positions whose order is a pure function of (seed, epoch).
+
+    Deriving each epoch's shuffle from (seed, epoch), not from a global RNG stream, makes the data
+    order of a resumed run identical to that of an uninterrupted one; ``set_epoch(e, skip)`` also
+    skips the batches a mid-epoch checkpoint already consumed. With ``groups`` (chunk ids), chunks
+    are shuffled and then positions within each chunk, so streamed batches read whole chunks. With
+    ``world_size`` > 1 each rank takes a contiguous slice of the (padded) order, as
+    DistributedSampler does with striding; contiguous slices keep chunk locality per rank.
+    """
+
+    def __init__(self, n: int, batch_size: int, *, seed: int, shuffle: bool = True,
+                 groups: np.ndarray | None = None, rank: int = 0, world_size: int = 1) -> None:
+        if n <= 0:
+            raise DataError("cannot sample batches from an empty dataset")
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.groups = groups
+        self.rank, self.world_size = rank, world_size
+        self.per_rank = -(-n // world_size)
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip_batches
+
+    def order(self, epoch: int) -> np.ndarray:
+        """This rank's positions for ``epoch``, (per_rank,)."""
+        if not self.shuffle:
+            order = np.arange(self.n)
+        else:
+            rng = np.random.default_rng([self.seed, epoch])
+            if self.groups is None:
+                order = rng.permutation(self.n)
+            else:
+                ids, inverse = np.unique(self.groups, return_inverse=True)
+                rank_of_chunk = np.empty(len(ids), np.int64)
+                rank_of_chunk[rng.permutation(len(ids))] = np.arange(len(ids))
+                jitter = rng.random(self.n)  # shuffles within a chunk
+                order = np.lexsort((jitter, rank_of_chunk[inverse]))
+        total = self.per_rank * self.world_size
+        if total > self.n:  # pad by wrapping so every rank gets as many items
+            order = np.concatenate([order, order[: total - self.n]])
+        return order[self.rank * self.per_rank:(self.rank + 1) * self.per_rank]
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        order = self.order(epoch).tolist()
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self.batches(self.epoch)[self.skip:]
+
+    def __len__(self) -> int:
+        return max(0, -(-self.per_rank // self.batch_size) - self.skip)

@@ -1,0 +1,153 @@
+"""The base VAE every model derives from: encoder, decoder, reconstruction, KL, output record.
+
+A model is called as ``model(x, u)`` with images ``x`` (B, 3, S, S) in [0, 1] and standardised
+labels ``u`` (B, n), and returns a :class:`VAEOutput` whose ``.loss`` the trainer minimises and
+whose ``.terms`` it logs. Subclasses override only what differs: ``encode`` (what the encoder sees
+and emits), ``regulariser`` (prior / KL), or ``forward`` as a whole (CausalVAE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from causalvae.config import ModelConfig
+from causalvae.errors import ConfigError, InterventionError
+from causalvae.losses import bernoulli_nll, gaussian_nll, kl_std_normal
+from causalvae.models.nets import ConvDecoder, ConvEncoder, MLPEncoder, ReferenceDecoder
+
+__all__ = ["BaseVAE", "VAEOutput", "fp32"]
+
+
+def fp32(like: Tensor) -> torch.autocast:
+    """A context that turns autocast off, so latent-space algebra runs in float32."""
+    return torch.autocast(like.device.type, enabled=False)
+
+
+@dataclass
+class VAEOutput:
+    """What a forward pass returns.
+
+    ``loss``: scalar to minimise; ``terms``: named scalars to log (unweighted values);
+    ``recon``: decoder output (B, 3, S, S) (logits for Bernoulli, means for Gaussian);
+    ``latents``: (B, z_dim) sample fed to the decoder; ``mu``: (B, z_dim) posterior mean.
+    """
+
+    loss: Tensor
+    terms: dict[str, Tensor]
+    recon: Tensor
+    latents: Tensor
+    mu: Tensor
+
+
+class BaseVAE(nn.Module):
+    """A VAE with a standard normal prior; subclasses change the prior, posterior or structure."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    uses_labels: ClassVar[bool] = False  # the encoder sees u (and the prior may depend on it)
+    has_causal_layer: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.n_concepts <= 0:
+            raise ConfigError("n_concepts is not resolved: set it to the number of label variables")
+        self.config = config
+        self.n, self.k = config.n_concepts, config.concept_dim
+        self.z_dim = config.z_dim
+        if config.arch == "conv":
+            self.encoder: nn.Module = ConvEncoder(config.image_size, config.conv_width,
+                                                  config.hidden)
+            self.decoder: nn.Module = ConvDecoder(config.image_size, config.conv_width,
+                                                  config.hidden, self.z_dim)
+        else:
+            self.encoder = MLPEncoder(config.image_size)
+            self.decoder = ReferenceDecoder(config.image_size, self.n, self.k)
+        head_in = self.encoder.out_features + (self.n if self.uses_labels else 0)
+        self.head = nn.Linear(head_in, self.posterior_size())
+
+    # -- pieces subclasses may override ------------------------------------------------------
+    def posterior_size(self) -> int:
+        """Number of encoder outputs: mean and log-variance by default."""
+        return 2 * self.z_dim
+
+    def features(self, x: Tensor, u: Tensor | None) -> Tensor:
+        h = self.encoder(x)  # (B, F)
+        if self.uses_labels:
+            if u is None:
+                raise InterventionError(f"model {self.name!r} needs labels u to encode")
+            h = torch.cat([h, u.to(h.dtype)], dim=1)  # (B, F + n)
+        return self.head(h).float()  # (B, P): losses are computed in float32
+
+    def encode(self, x: Tensor, u: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Posterior mean and log-variance, each (B, z_dim)."""
+        mu, logvar = self.features(x, u).chunk(2, dim=1)  # (B, z_dim) x 2
+        return mu, logvar.clamp(-12.0, 8.0)
+
+    def sample(self, mu: Tensor, logvar: Tensor) -> Tensor:
+        return mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # (B, z_dim)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decoder(z)  # (B, 3, S, S)
+
+    def reconstruction_loss(self, recon: Tensor, x: Tensor) -> Tensor:
+        """-log p(x | z) per sample (B,)."""
+        if self.config.likelihood == "gaussian":
+            return gaussian_nll(recon, x, self.config.recon_std)
+        return bernoulli_nll(recon, x)
+
+    def regulariser(self, mu: Tensor, logvar: Tensor, z: Tensor,
+                    u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """Per-sample weighted regulariser (B,) and its unweighted named terms."""
+        kl = kl_std_normal(mu, logvar)  # (B,)
+        return kl, {"kl": kl.mean()}
+
+    # -- the template -------------------------------------------------------------------------
+    def forward(self, x: Tensor, u: Tensor | None = None) -> VAEOutput:
+        mu, logvar = self.encode(x, u)  # (B, z_dim) x 2
+        z = self.sample(mu, logvar)  # (B, z_dim)
+        recon = self.decode(z)  # (B, 3, S, S)
+        rec = self.reconstruction_loss(recon, x)  # (B,)
+        reg, terms = self.regulariser(mu, logvar, z, u)
+        loss = (rec + reg).mean()
+        return VAEOutput(loss=loss, terms={"recon": rec.mean(), **terms}, recon=recon,
+                         latents=z, mu=mu)
+
+    # -- inference helpers (deterministic: posterior means) ----------------------------------
+    def to_image(self, recon: Tensor) -> Tensor:
+        """Decoder output -> image in [0, 1]."""
+        if self.config.likelihood == "gaussian":
+            return recon.float().clamp(0.0, 1.0)
+        return torch.sigmoid(recon.float())
+
+    @torch.no_grad()
+    def decoder_latents(self, x: Tensor, u: Tensor | None = None) -> Tensor:
+        """Posterior-mean latents in the space the decoder reads, (B, z_dim)."""
+        return self.encode(x, u)[0]
+
+    @torch.no_grad()
+    def representation(self, x: Tensor, u: Tensor | None = None) -> Tensor:
+        """Latents to evaluate (disentanglement, MIC/TIC): posterior means, (B, z_dim)."""
+        return self.encode(x, u)[0]
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, u: Tensor | None = None) -> Tensor:
+        return self.to_image(self.decode(self.decoder_latents(x, u)))  # (B, 3, S, S)
+
+    def traverse(self, x: Tensor, dim: int, values: Tensor | list[float],
+                 u: Tensor | None = None) -> Tensor:
+        """Images with latent ``dim`` set to each value: (V, B, 3, S, S)."""
+        from causalvae.intervene import traverse
+
+        return traverse(self, x, dim, values, u)
+
+    def do(self, x: Tensor, u: Tensor | None,
+           interventions: dict[int, float | Tensor]) -> Tensor:
+        raise InterventionError(
+            f"model {self.name!r} has no causal layer, so do() is undefined; "
+            "use traverse() for latent traversals"
+        )

@@ -1,0 +1,215 @@
+"""CausalVAE (Yang et al., CVPR 2021) and its unsupervised variant.
+
+Forward pass over n concepts of k dims each:
+
+1. encoder h(x, u) -> q(eps | x, u) = N(mu, diag(var)), eps (B, n, k);
+2. causal layer: z = A^T z + eps, i.e. z = (I - A^T)^-1 eps (a linear SCM over concept blocks);
+3. mask layer: z~_i = g_i(A_i o z) + eps_i, with A_i column i of A and g_i a small MLP per concept;
+4. decoder f(z~).
+
+Loss = -ELBO + dag + beta l_u + gamma l_m (+ l1 |A|), where -ELBO = reconstruction +
+KL(q(eps) || N(0, I)) + KL(q(z | x, u) || p(z | u)). Because z is a linear map of the Gaussian
+eps, q(z | x, u) is Gaussian and its KL to the prior is computed exactly (:func:`causal_kl`).
+The conditional prior is p(z_i | u_i) = N(lambda_1(u_i), lambda_2^2) with lambda_1(u_i) = u_i
+broadcast over the k dims (standardised labels) and lambda_2 = ``prior_std`` (fixed, not learned).
+The diagonal of A is held at zero (no self-loops), so g_i never sees z_i itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from causalvae.config import CausalVAEConfig, CausalVAEUnsupConfig, _CausalCore
+from causalvae.errors import ConfigError
+from causalvae.losses import causal_kl, dag_penalty, kl_std_normal, label_loss, mask_loss
+from causalvae.models.base import BaseVAE, VAEOutput, fp32
+from causalvae.models.conditionvae import label_prior_mean
+from causalvae.models.nets import _batched_linear
+from causalvae.models.registry import register
+
+__all__ = ["CausalVAE", "CausalVAEUnsup", "MaskLayer", "load_adjacency"]
+
+
+def load_adjacency(spec: str, n: int, dataset_adjacency: np.ndarray | None = None) -> np.ndarray:
+    """Resolve ``a_init`` (``zero``, ``dataset`` or a .npy/.json path) to an (n, n) float array."""
+    if spec == "zero":
+        return np.zeros((n, n), np.float32)
+    if spec == "dataset":
+        if dataset_adjacency is None:
+            raise ConfigError("a_init='dataset' needs a dataset with an adjacency matrix")
+        arr = np.asarray(dataset_adjacency, np.float32)
+    else:
+        path = Path(spec)
+        try:
+            if path.suffix == ".json":
+                import json
+
+                arr = np.asarray(json.loads(path.read_text()), np.float32)
+            else:
+                arr = np.load(path, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"a_init={spec!r}: cannot read an adjacency matrix ({exc})") from exc
+    if arr.shape != (n, n):
+        raise ConfigError(f"a_init={spec!r}: adjacency has shape {arr.shape}, expected ({n}, {n})")
+    return arr
+
+
+class MaskLayer(nn.Module):
+    """n small MLPs g_i(A_i o z): (B, n, k) -> (B, n, k), run together as batched matmuls."""
+
+    def __init__(self, n: int, k: int, hidden: int) -> None:
+        super().__init__()
+        self.n, self.k = n, k
+        self.w1, self.b1 = _batched_linear(n, n * k, hidden)
+        self.w2, self.b2 = _batched_linear(n, hidden, k)
+
+    def forward(self, z: Tensor, adjacency: Tensor) -> Tensor:
+        b = z.shape[0]
+        # masked[i, b, j, :] = A[j, i] * z[b, j, :]: concept i sees only its parents
+        masked = adjacency.t()[:, None, :, None] * z.unsqueeze(0)  # (n, B, n, k)
+        h = F.elu(torch.baddbmm(self.b1, masked.reshape(self.n, b, self.n * self.k), self.w1))
+        g = torch.baddbmm(self.b2, h, self.w2)  # (n, B, k)
+        return g.transpose(0, 1)  # (B, n, k)
+
+
+class _CausalBase(BaseVAE):
+    """Shared machinery: the adjacency A, the causal and mask layers, the structural losses."""
+
+    config: _CausalCore
+    has_causal_layer = True
+
+    def __init__(self, config: _CausalCore, initial_adjacency: np.ndarray | None = None) -> None:
+        super().__init__(config)
+        init = torch.zeros(self.n, self.n) if initial_adjacency is None else torch.as_tensor(
+            np.asarray(initial_adjacency, np.float32))
+        if init.shape != (self.n, self.n):
+            raise ConfigError(f"initial adjacency has shape {tuple(init.shape)}, "
+                              f"expected ({self.n}, {self.n})")
+        self.adjacency_raw = nn.Parameter(init.clone())
+        self.register_buffer("offdiag", 1.0 - torch.eye(self.n), persistent=False)
+        self.mask = MaskLayer(self.n, self.k, config.mask_hidden)
+        # augmented-Lagrangian state (used when config.lagrangian), saved with the weights
+        self.register_buffer("lagr_lambda", torch.zeros(()))
+        self.register_buffer("lagr_rho", torch.tensor(float(config.rho_init)))
+        self.register_buffer("lagr_h_prev", torch.tensor(float("inf")))
+
+    @property
+    def adjacency(self) -> Tensor:
+        """A with a zero diagonal, (n, n); A[i, j] != 0 is an edge i -> j."""
+        return self.adjacency_raw * self.offdiag
+
+    def learned_adjacency(self) -> np.ndarray:
+        return self.adjacency.detach().float().cpu().numpy()
+
+    def causal_matrix(self) -> Tensor:
+        """M = (I - A^T)^-1, (n, n), so that z = M eps."""
+        eye = torch.eye(self.n, device=self.adjacency_raw.device)
+        return torch.linalg.inv(eye - self.adjacency.float().t())
+
+    def dag_term(self) -> tuple[Tensor, Tensor]:
+        """(weighted acyclicity penalty, raw H(A))."""
+        h = dag_penalty(self.adjacency, self.config.c, self.config.dag_penalty)
+        if self.config.lagrangian:
+            return self.lagr_lambda * h + 0.5 * self.lagr_rho * h.square(), h
+        return self.config.alpha * h, h
+
+    def epoch_end(self) -> None:
+        """Augmented-Lagrangian update, once per epoch (no-op unless ``lagrangian``)."""
+        if not self.config.lagrangian:
+            return
+        with torch.no_grad():
+            h = dag_penalty(self.adjacency, self.config.c, self.config.dag_penalty)
+            self.lagr_lambda += self.lagr_rho * h
+            if h > self.config.h_progress * self.lagr_h_prev:
+                self.lagr_rho.copy_(torch.clamp(self.lagr_rho * self.config.rho_mult,
+                                                max=self.config.rho_max))
+            self.lagr_h_prev.copy_(h)
+
+    def infer(self, x: Tensor, u: Tensor | None, sample: bool = False
+              ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(mu_eps, logvar_eps, eps, z), each (B, n, k); eps = mu unless ``sample``."""
+        mu, logvar = self.encode(x, u)  # (B, n*k) x 2
+        mu = mu.view(-1, self.n, self.k)  # (B, n, k)
+        logvar = logvar.view(-1, self.n, self.k)  # (B, n, k)
+        eps = self.sample(mu, logvar) if sample else mu  # (B, n, k)
+        with fp32(x):
+            z = torch.einsum("ij,bjk->bik", self.causal_matrix(), eps)  # (B, n, k)
+        return mu, logvar, eps, z
+
+    def prior(self, u: Tensor | None, like: Tensor) -> tuple[Tensor, float]:
+        """Mean (B, n, k) and variance of p(z | u)."""
+        return torch.zeros_like(like), 1.0
+
+    def label_term(self, u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        return torch.zeros((), device=self.adjacency_raw.device), {}
+
+    def forward(self, x: Tensor, u: Tensor | None = None) -> VAEOutput:
+        mu, logvar, eps, z = self.infer(x, u, sample=True)  # (B, n, k) x 4
+        with fp32(x):  # latent-space algebra stays in float32 under autocast
+            adj = self.adjacency
+            g = self.mask(z, adj)  # (B, n, k): g_i(A_i o z)
+            z_dec = (g + eps).flatten(1)  # (B, n*k): the mask layer's output
+            kl_eps = kl_std_normal(mu, logvar)  # (B,)
+            prior_mu, prior_var = self.prior(u, mu)
+            kl_z = causal_kl(mu, logvar, self.causal_matrix(), prior_mu, prior_var)  # (B,)
+            l_m = mask_loss(z, g).mean()
+            dag, h = self.dag_term()
+            label, label_terms = self.label_term(u)
+            l1 = adj.abs().sum()
+        recon = self.decode(z_dec)  # (B, 3, S, S)
+        rec = self.reconstruction_loss(recon, x)  # (B,)
+        cfg = self.config
+        loss = ((rec + kl_eps + kl_z).mean() + dag + label
+                + cfg.gamma * F.relu(l_m - cfg.kappa_m) + cfg.l1 * l1)
+        terms = {"recon": rec.mean(), "kl_eps": kl_eps.mean(), "kl_z": kl_z.mean(), "h_a": h,
+                 **label_terms, "l_m": l_m, "l1": l1}
+        return VAEOutput(loss=loss, terms=terms, recon=recon, latents=z_dec,
+                         mu=mu.flatten(1))
+
+    # -- deterministic inference for evaluation and interventions ----------------------------
+    @torch.no_grad()
+    def decoder_latents(self, x: Tensor, u: Tensor | None = None) -> Tensor:
+        _, _, eps, z = self.infer(x, u)
+        return (self.mask(z, self.adjacency) + eps).flatten(1)  # (B, n*k)
+
+    @torch.no_grad()
+    def representation(self, x: Tensor, u: Tensor | None = None) -> Tensor:
+        """The concept latents z (the ones the prior ties to the labels), (B, n*k)."""
+        return self.infer(x, u)[3].flatten(1)
+
+    def do(self, x: Tensor, u: Tensor | None,
+           interventions: dict[int, float | Tensor]) -> Tensor:
+        """Images under do(z_i = value, ...): (B, 3, S, S); see :func:`causalvae.intervene.do`."""
+        from causalvae.intervene import do
+
+        return do(self, x, u, interventions)
+
+
+@register("causalvae", CausalVAEConfig)
+class CausalVAE(_CausalBase):
+    """CausalVAE with label supervision: encoder h(x, u), prior p(z | u), label term l_u."""
+
+    config: CausalVAEConfig
+    uses_labels = True
+
+    def prior(self, u: Tensor | None, like: Tensor) -> tuple[Tensor, float]:
+        assert u is not None
+        return label_prior_mean(u, self.k), self.config.prior_std**2  # (B, n, k)
+
+    def label_term(self, u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        assert u is not None
+        l_u = label_loss(u.float(), self.adjacency).mean()
+        return self.config.beta * F.relu(l_u - self.config.kappa_u), {"l_u": l_u}
+
+
+@register("causalvae-unsup", CausalVAEUnsupConfig)
+class CausalVAEUnsup(_CausalBase):
+    """CausalVAE without labels: encoder h(x), N(0, I) priors on eps and z, no l_u."""
+
+    config: CausalVAEUnsupConfig

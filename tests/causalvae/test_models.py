@@ -1,0 +1,249 @@
+"""Models, losses, the causal layer, interventions, configs and the registry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from causalvae.config import RunConfig, apply_overrides
+from causalvae.errors import ConfigError, InterventionError, ModelNotFoundError
+from causalvae.intervene import descendants, do_latents, topological_order
+from causalvae.losses import causal_kl, dag_penalty, label_loss, sample_inverse_wishart
+from causalvae.models import MODELS, build_model, get_model_class, list_models
+
+ALL = sorted(MODELS)
+N, K, S, B = 3, 4, 32, 5
+
+
+def make_model(name: str, *items: str, **kwargs):
+    cfg = apply_overrides(RunConfig.default(name), ["image_size=32", "conv_width=8",
+                                                     f"n_concepts={N}", *items])
+    torch.manual_seed(0)
+    return build_model(name, cfg.model, **kwargs), cfg
+
+
+def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(B, 3, S, S, generator=g), torch.randn(B, N, generator=g)
+
+
+def test_registry_lists_the_five_models() -> None:
+    assert list_models() == ["betavae", "causalvae", "causalvae-unsup", "chyvae", "conditionvae"]
+
+
+def test_unknown_model_suggests_a_name() -> None:
+    with pytest.raises(ModelNotFoundError, match="did you mean 'causalvae'"):
+        get_model_class("causalvea")
+
+
+@pytest.mark.parametrize("arch", ["conv", "reference"])
+@pytest.mark.parametrize("name", ALL)
+def test_forward_backward_shapes_and_finite_terms(name: str, arch: str) -> None:
+    model, _ = make_model(name, f"arch={arch}")
+    x, u = batch()
+    out = model(x, u)
+    assert out.loss.shape == ()
+    assert out.recon.shape == (B, 3, S, S)
+    assert out.latents.shape == (B, N * K)
+    assert out.mu.shape == (B, N * K)
+    assert out.terms and all(v.shape == () and torch.isfinite(v) for v in out.terms.values())
+    out.loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads), "every weight is used"
+    assert model.reconstruct(x, u).shape == (B, 3, S, S)
+    assert model.traverse(x, 0, [-1.0, 0.0, 1.0], u).shape == (3, B, 3, S, S)
+
+
+@pytest.mark.parametrize("size", [32, 40, 64, 100, 128])
+def test_conv_architecture_handles_any_size(size: int) -> None:
+    model, _ = make_model("betavae", f"image_size={size}")
+    out = model(torch.rand(2, 3, size, size))
+    assert out.recon.shape == (2, 3, size, size)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_save_load_round_trip(name: str, tmp_path) -> None:
+    model, cfg = make_model(name)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    (tmp_path / "c.json").write_text(cfg.to_json())
+    cfg2 = RunConfig.from_json(tmp_path / "c.json")
+    assert cfg2 == cfg
+    clone = build_model(name, cfg2.model)
+    clone.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
+    model.eval()
+    clone.eval()
+    x, u = batch(1)
+    assert torch.equal(model.reconstruct(x, u), clone.reconstruct(x, u))
+
+
+def test_dag_penalty_zero_on_dag_positive_on_cycle() -> None:
+    dag = torch.triu(torch.randn(5, 5), diagonal=1)
+    perm = torch.randperm(5)
+    dag = dag[perm][:, perm]  # a DAG in another node order
+    cycle = torch.zeros(5, 5)
+    cycle[0, 3] = cycle[3, 1] = cycle[1, 0] = 0.5
+    for form in ("poly", "expm"):
+        assert abs(dag_penalty(dag, 1.0, form).item()) < 1e-5
+        assert dag_penalty(cycle, 1.0, form).item() > 1e-3
+        assert dag_penalty(dag + cycle * 0, 2.0, form).item() == pytest.approx(0, abs=1e-5)
+
+
+def test_causal_layer_inverts() -> None:
+    adj = torch.tensor([[0, 0.8, -0.5], [0, 0, 1.2], [0.3, 0, 0]])  # with a cycle: still invertible
+    model, _ = make_model("causalvae", initial_adjacency=adj.numpy())
+    x, u = batch()
+    _, _, eps, z = model.infer(x, u)
+    a = model.adjacency
+    lhs = torch.einsum("ij,bjk->bik", torch.eye(N) - a.t(), z)  # (I - A^T) z
+    torch.testing.assert_close(lhs, eps, atol=1e-5, rtol=1e-5)
+
+
+def test_causal_kl_matches_full_gaussian_kl() -> None:
+    torch.manual_seed(0)
+    n, k = 3, 2
+    adj = torch.tensor([[0, 0.5, 0.2], [0, 0, -0.7], [0, 0, 0]])
+    mix = torch.linalg.inv(torch.eye(n) - adj.t())
+    mu, logvar, prior = torch.randn(1, n, k), torch.randn(1, n, k) * 0.3, torch.randn(1, n, k)
+    ours = causal_kl(mu, logvar, mix, prior, 0.5)
+    total = 0.0
+    for d in range(k):
+        cov = mix @ torch.diag(logvar[0, :, d].exp()) @ mix.t()
+        q = torch.distributions.MultivariateNormal(mix @ mu[0, :, d], cov)
+        p = torch.distributions.MultivariateNormal(prior[0, :, d], 0.5 * torch.eye(n))
+        total += torch.distributions.kl_divergence(q, p)
+    torch.testing.assert_close(ours[0], total, atol=1e-4, rtol=1e-4)
+
+
+def test_label_loss_is_zero_for_a_linear_sem() -> None:
+    adj = torch.tensor([[0, 2.0], [0, 0]])
+    u0 = torch.randn(10)
+    u = torch.stack([u0, 2.0 * u0], 1)
+    # l_u regresses each label on its parents: the root keeps its own variance
+    assert torch.allclose(label_loss(u, adj), u0.square())
+
+
+def chain_model():
+    adj = np.zeros((N + 1, N + 1), np.float32)
+    adj[0, 1] = adj[1, 2] = 1.0  # 0 -> 1 -> 2, and 3 isolated
+    cfg = apply_overrides(RunConfig.default("causalvae"),
+                          ["image_size=32", "conv_width=8", f"n_concepts={N + 1}"])
+    torch.manual_seed(0)
+    model = build_model("causalvae", cfg.model, initial_adjacency=adj).eval()
+    g = torch.Generator().manual_seed(3)
+    return model, torch.rand(B, 3, S, S, generator=g), torch.randn(B, N + 1, generator=g)
+
+
+def test_do_changes_only_descendants() -> None:
+    model, x, u = chain_model()
+    before, after = do_latents(model, x, u, {1: 2.5})
+    assert torch.equal(before[:, 0], after[:, 0])  # parent: untouched
+    assert torch.equal(before[:, 3], after[:, 3])  # unrelated: untouched
+    assert torch.all(after[:, 1] == 2.5)  # intervened: the value on all k dims
+    assert not torch.allclose(before[:, 2], after[:, 2])  # child: recomputed
+    images = model.do(x, u, {1: 2.5})
+    assert images.shape == (B, 3, S, S) and images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, model.do(x, u, {1: 2.5}))  # deterministic
+
+
+def test_do_on_several_concepts_and_the_root() -> None:
+    model, x, u = chain_model()
+    before, after = do_latents(model, x, u, {0: -1.0, 3: torch.full((K,), 0.5)})
+    assert torch.all(after[:, 0] == -1.0) and torch.all(after[:, 3] == 0.5)
+    assert not torch.allclose(before[:, 1], after[:, 1])
+    assert not torch.allclose(before[:, 2], after[:, 2])
+
+
+def test_do_errors() -> None:
+    model, x, u = chain_model()
+    with pytest.raises(InterventionError, match="out of range"):
+        model.do(x, u, {7: 0.0})
+    beta, _ = make_model("betavae")
+    with pytest.raises(InterventionError, match="no causal layer"):
+        beta.do(x, u, {0: 1.0})
+    with torch.no_grad():
+        model.adjacency_raw[2, 0] = 0.5  # close the cycle 0 -> 1 -> 2 -> 0
+    with pytest.raises(InterventionError, match="cycle"):
+        model.do(x, u, {0: 1.0})
+
+
+def test_graph_helpers() -> None:
+    g = np.zeros((4, 4), bool)
+    g[2, 0] = g[0, 1] = g[0, 3] = True
+    order = topological_order(g)
+    assert order.index(2) < order.index(0) < order.index(1)
+    assert descendants(g, [2]) == {0, 1, 3}
+    assert descendants(g, [1]) == set()
+
+
+def test_lagrangian_schedule_updates_multipliers() -> None:
+    adj = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)
+    model, _ = make_model("causalvae", "lagrangian=true", initial_adjacency=adj)
+    model.epoch_end()
+    lam1, rho1 = model.lagr_lambda.item(), model.lagr_rho.item()
+    assert lam1 > 0 and rho1 == 1.0
+    model.epoch_end()  # H did not shrink: rho grows
+    assert model.lagr_lambda.item() > lam1 and model.lagr_rho.item() == 10.0
+    assert "lagr_rho" in model.state_dict()
+
+
+def test_learned_adjacency_starts_at_zero_or_the_given_graph() -> None:
+    model, _ = make_model("causalvae")
+    assert np.array_equal(model.learned_adjacency(), np.zeros((N, N), np.float32))
+    adj = np.triu(np.ones((N, N), np.float32), 1)
+    model, _ = make_model("causalvae", initial_adjacency=adj)
+    assert np.array_equal(model.learned_adjacency(), adj)
+
+
+def test_inverse_wishart_sampler_mean() -> None:
+    d, nu = 3, 12.0
+    psi = torch.tensor([[2.0, 0.3, 0], [0.3, 1.0, 0.1], [0, 0.1, 1.5]], dtype=torch.float64)
+    samples = sample_inverse_wishart(psi, nu, 20000, torch.Generator().manual_seed(0))
+    assert samples.shape == (20000, d, d)
+    torch.testing.assert_close(samples.mean(0), psi / (nu - d - 1), atol=0.01, rtol=0.05)
+
+
+def test_chyvae_defaults_and_prior_samples() -> None:
+    model, _ = make_model("chyvae")
+    assert model.nu == N * K + 23  # 33 for z_dim 10 in the public code, shifted with z_dim
+    assert torch.equal(model.psi, (model.nu - N * K - 1) * torch.eye(N * K))
+    assert model.sample_prior(4, torch.Generator().manual_seed(0)).shape == (4, 3, S, S)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_round_trips_through_json(name: str) -> None:
+    cfg = apply_overrides(RunConfig.default(name), ["epochs=3", "lr=0.01", "amp=false"])
+    again = RunConfig.from_dict(json.loads(cfg.to_json()))
+    assert again == cfg and type(again.model) is type(cfg.model)
+
+
+def test_set_rejects_unknown_keys_with_a_suggestion() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'alpha'"):
+        apply_overrides(RunConfig.default(), ["alpah=1"])
+    with pytest.raises(ConfigError, match="unknown config key 'nu'"):
+        apply_overrides(RunConfig.default("betavae"), ["nu=3"])  # a chyvae key
+
+
+def test_set_rejects_wrong_types_naming_key_value_and_type() -> None:
+    with pytest.raises(ConfigError, match=r"epochs=ten: expected int, got 'ten'"):
+        apply_overrides(RunConfig.default(), ["epochs=ten"])
+    with pytest.raises(ConfigError, match="expected bool"):
+        apply_overrides(RunConfig.default(), ["lagrangian=maybe"])
+    with pytest.raises(ConfigError, match="not of the form key=value"):
+        apply_overrides(RunConfig.default(), ["alpha"])
+    with pytest.raises(ConfigError, match="arch='mlp' is not one of"):
+        apply_overrides(RunConfig.default(), ["arch=mlp"])
+
+
+def test_set_parses_types_sections_and_model_switch() -> None:
+    cfg = apply_overrides(RunConfig.default(), ["model.alpha=2", "train.lr=3e-4", "compile=yes"])
+    assert cfg.model.alpha == 2.0 and cfg.train.lr == 3e-4 and cfg.train.compile is True
+    cfg = apply_overrides(cfg, ["beta=8", "model=betavae", "image_size=48"])
+    assert cfg.train.model == "betavae" and cfg.model.beta == 8.0
+    assert cfg.model.image_size == 48 and cfg.train.lr == 3e-4
+    assert not hasattr(cfg.model, "alpha")  # the switched config class drops causalvae's keys

@@ -1,0 +1,190 @@
+"""The trainer: learning, exact resume, Ctrl-C, the NaN guard, run directories, DDP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from causalvae.checkpoint import load_checkpoint, load_run
+from causalvae.config import RunConfig
+from causalvae.errors import CheckpointError, DataError, DivergenceError
+from causalvae.train import Trainer, train
+
+VOLATILE = ("images_per_s", "time")  # wall-clock fields of a metrics row
+
+
+def rows(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def stable(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in VOLATILE}
+
+
+def test_short_run_lowers_the_loss(pendulum_file, make_config, tmp_path) -> None:
+    cfg = make_config("causalvae", "epochs=3", "batch_size=32", out=tmp_path / "run")
+    result = train(cfg, pendulum_file)
+    first, last = result.history[0], result.history[-1]
+    assert last["loss"] < first["loss"] and last["recon"] < first["recon"]
+    assert result.step_losses[-1] < result.step_losses[0]
+    assert result.epochs == 3 and result.global_step == 3 * 15  # 480 train images / 32
+
+
+def test_run_directory_contents(tiny_h5, make_config, tmp_path) -> None:
+    out = tmp_path / "run"
+    train(make_config("causalvae", "a_init=dataset", out=out), tiny_h5)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "A.npy", "checkpoint.pt", "config.json", "metrics.jsonl", "recon.png"]
+    saved = RunConfig.from_json(out / "config.json")
+    assert saved.model.n_concepts == 3 and saved.to_dict() == load_checkpoint(
+        out / "checkpoint.pt")["config"]
+    metrics = rows(out / "metrics.jsonl")
+    assert [r["epoch"] for r in metrics] == [1, 2]
+    assert {"loss", "recon", "kl_eps", "kl_z", "h_a", "l_u", "l_m", "step", "lr",
+            "images_per_s", "time"} <= set(metrics[0])
+    run = load_run(out)
+    assert run.variable_names == ["size", "pos", "shade"] and run.epoch == 2
+    assert np.array_equal(np.load(out / "A.npy"), run.model.learned_adjacency())
+    assert run.state["finished"] and run.state["label_stats"]["names"] == run.variable_names
+
+
+def test_resume_reproduces_the_next_steps_exactly(tiny_h5, make_config, tmp_path) -> None:
+    full = train(make_config("causalvae", out=tmp_path / "full"), tiny_h5)
+    half = train(make_config("causalvae", "epochs=1", out=tmp_path / "half"), tiny_h5)
+    assert half.step_losses == full.step_losses[: len(half.step_losses)]
+    resumed = train(make_config("causalvae", out=tmp_path / "half"), tiny_h5, resume=True,
+                    overrides=["epochs=2"])
+    assert resumed.step_losses == full.step_losses[len(half.step_losses):]  # bit for bit
+    assert [stable(r) for r in rows(tmp_path / "half" / "metrics.jsonl")] == \
+        [stable(r) for r in rows(tmp_path / "full" / "metrics.jsonl")]
+
+
+def test_ctrl_c_saves_and_resume_continues_mid_epoch(tiny_h5, make_config, tmp_path,
+                                                     monkeypatch) -> None:
+    full = train(make_config("betavae", out=tmp_path / "full"), tiny_h5)
+    original = Trainer._train_step
+    calls = []
+
+    def interrupting_step(self, batch):
+        calls.append(1)
+        if len(calls) == 7:  # the 2nd step of epoch 2 (5 steps per epoch)
+            signal.raise_signal(signal.SIGINT)
+        return original(self, batch)
+
+    monkeypatch.setattr(Trainer, "_train_step", interrupting_step)
+    out = tmp_path / "cut"
+    cut = train(make_config("betavae", out=out), tiny_h5)
+    monkeypatch.undo()
+    assert cut.interrupted and cut.epochs == 1
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert (state["epoch"], state["batch_in_epoch"], state["global_step"]) == (1, 2, 7)
+    assert not state["finished"]
+    rest = train(make_config("betavae", out=out), tiny_h5, resume=True)
+    assert cut.step_losses + rest.step_losses == full.step_losses
+    assert [stable(r) for r in rows(out / "metrics.jsonl")] == \
+        [stable(r) for r in rows(tmp_path / "full" / "metrics.jsonl")]
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tiny_data, make_config,
+                                                            tmp_path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    Trainer(make_config("causalvae", "epochs=1"), tiny_data, run_dir=out).fit()
+    good = (out / "checkpoint.pt").read_bytes()
+    state = load_checkpoint(out / "checkpoint.pt")
+    trainer = Trainer(make_config("causalvae", "epochs=2"), tiny_data, run_dir=out,
+                      resume_state=state)
+    clean = trainer.sampler.batches(1)[0]  # the sanity pass's batch stays clean
+    poisoned = np.setdiff1d(np.arange(len(tiny_data)), clean)
+    tiny_data.labels[poisoned] = float("nan")
+    with pytest.raises(DivergenceError, match=r"diverged at epoch 2.*kept unchanged"):
+        trainer.fit()
+    assert (out / "checkpoint.pt").read_bytes() == good
+    assert len(rows(out / "metrics.jsonl")) == 1
+
+
+def test_sanity_pass_rejects_a_bad_first_batch(tiny_data, make_config) -> None:
+    tiny_data.labels[:] = float("inf")
+    with pytest.raises(DivergenceError, match="sanity pass"):
+        Trainer(make_config("conditionvae"), tiny_data).fit()
+
+
+def test_sanity_pass_leaves_the_model_untouched(tiny_data, make_config) -> None:
+    trainer = Trainer(make_config("chyvae"), tiny_data)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    rng = torch.get_rng_state()
+    assert trainer.sanity_check(0) == ["recon", "reg"]
+    assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in before.items())
+    assert all(p.grad is None for p in trainer.model.parameters())
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_user_errors(tiny_h5, tiny_data, make_config, tmp_path) -> None:
+    with pytest.raises(DataError, match="batch size 500 is larger than the train split"):
+        Trainer(make_config("betavae", "batch_size=500"), tiny_data)
+    out = tmp_path / "run"
+    train(make_config("betavae", "epochs=1", out=out), tiny_h5)
+    with pytest.raises(CheckpointError, match=r"already holds a finished run.*--resume"):
+        train(make_config("betavae", "epochs=1", out=out), tiny_h5)
+    with pytest.raises(CheckpointError, match=r"cannot change train.lr"):
+        train(make_config("betavae", out=out), tiny_h5, resume=True, overrides=["lr=0.1"])
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train(make_config("betavae", out=tmp_path / "none"), tiny_h5, resume=True)
+    more = train(make_config("betavae", out=out), tiny_h5, resume=True, overrides=["epochs=2"])
+    assert more.epochs == 2 and len(more.history) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_gloo_world_size_one(tiny_data, make_config, monkeypatch, tmp_path) -> None:
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(key, value)
+    trainer = Trainer(make_config("causalvae", "epochs=1"), tiny_data, run_dir=tmp_path)
+    assert isinstance(trainer.forward_module, torch.nn.parallel.DistributedDataParallel)
+    assert dist.get_backend() == "gloo"
+    result = trainer.fit()
+    assert result.global_step == 6 and np.isfinite(result.history[0]["loss"])
+    assert not dist.is_initialized()  # the trainer tears down the group it created
+    assert (tmp_path / "checkpoint.pt").exists()
+
+
+def test_streaming_with_workers(tiny_h5, make_config, tmp_path) -> None:
+    cfg = make_config("causalvae-unsup", "epochs=1", "memory_budget_gb=0", "num_workers=2",
+                      out=tmp_path / "run")
+    result = train(cfg, tiny_h5)
+    assert result.global_step == 5 and np.isfinite(result.step_losses).all()
+
+
+def test_progress_bar_draws_only_on_a_terminal() -> None:
+    import io
+
+    from causalvae.runtime import ProgressBar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = ProgressBar(4, "epoch 1/2", stream=stream, min_interval=0)
+        bar.update(4, {"loss": 12.5, "kl": 0.25}, 1000.0)
+        bar.close()
+    assert "epoch 1/2 [" in tty.getvalue() and "loss 12.5 kl 0.25" in tty.getvalue()
+    assert pipe.getvalue() == ""
+
+
+@pytest.mark.parametrize("model", ["causalvae", "chyvae", "conditionvae"])
+def test_bf16_autocast_path_on_cpu(tiny_data, make_config, model: str) -> None:
+    result = Trainer(make_config(model, "epochs=1", "cpu_amp=true"), tiny_data).fit()
+    assert np.isfinite(result.step_losses).all()

@@ -1,0 +1,102 @@
+"""`causalvae` CLI: a training run end to end, and exit status 2 for user mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from causalgen.io import VariableInfo, write_arrays
+from cli.causalvae import main
+
+FAST = ["--image-size", "32", "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+        "--set", "conv_width=8", "--set", "hidden=32"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    labels = rng.normal(size=(48, 2)).astype(np.float32)
+    variables = [VariableInfo("a"), VariableInfo("b")]
+    adjacency = np.array([[0, 1], [0, 0]], np.int8)
+    split = (np.arange(48) % 4 == 0).astype(np.uint8)
+    return write_arrays(tmp_path_factory.mktemp("cli") / "d.h5", images, labels, variables,
+                        adjacency, split=split)
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_models_lists_every_model() -> None:
+    result = run("models")
+    assert result.exit_code == 0
+    names = [line.split()[0] for line in result.output.splitlines()]
+    assert names == ["betavae", "causalvae", "causalvae-unsup", "chyvae", "conditionvae"]
+
+
+def test_train_writes_a_run_directory(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run("train", data, *FAST, "--out", out, "--set", "alpha=2")
+    assert result.exit_code == 0, result.output
+    assert "1 epochs" in result.output
+    assert {p.name for p in out.iterdir()} == {"A.npy", "checkpoint.pt", "config.json",
+                                               "metrics.jsonl", "recon.png"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["alpha"] == 2.0 and config["model"]["image_size"] == 32
+    assert config["train"]["out"] == str(out)
+    # the same command again is refused; with --resume and more epochs it continues
+    assert_user_error(run("train", data, *FAST, "--out", out), "finished run", "--resume")
+    again = run("train", data, "--epochs", "2", "--out", out, "--resume")
+    assert again.exit_code == 0, again.output
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_user_error(run("train", tmp_path / "nope.h5"), "does not exist")
+
+
+def test_foreign_files(tmp_path: Path) -> None:
+    text = tmp_path / "notes.h5"
+    text.write_text("hello")
+    assert_user_error(run("train", text, *FAST), "not an HDF5 file")
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    assert_user_error(run("train", other, *FAST), "not a causalgen dataset")
+
+
+def test_unknown_model(data: Path, tmp_path: Path) -> None:
+    assert_user_error(run("train", data, "--model", "betavea", "--out", tmp_path / "r"),
+                      "unknown model 'betavea'", "did you mean 'betavae'")
+
+
+def test_impossible_batch_size(data: Path, tmp_path: Path) -> None:
+    result = run("train", data, *FAST, "--batch-size", "100", "--out", tmp_path / "r")
+    assert_user_error(result, "batch size 100 is larger than the train split (36 images)")
+    assert not (tmp_path / "r").exists()  # refused before the run directory is made
+
+
+def test_bad_set(data: Path, tmp_path: Path) -> None:
+    assert_user_error(run("train", data, "--set", "gama=1", "--out", tmp_path / "r"),
+                      "unknown config key 'gama'", "did you mean 'gamma'")
+    assert_user_error(run("train", data, "--set", "epochs=1.5", "--out", tmp_path / "r"),
+                      "epochs=1.5: expected int, got '1.5'")
+    assert not (tmp_path / "r").exists()  # refused before touching the disk
+
+
+def test_resume_without_a_run(data: Path, tmp_path: Path) -> None:
+    assert_user_error(run("train", data, "--resume", "--out", tmp_path / "r"), "no checkpoint")
