@@ -254,7 +254,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         true_adj = ds.adjacency
     result: dict[str, Any] = {
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
-        "variables": run.variable_names, "epoch": run.epoch, "n_eval": int(len(latents)),
+        "variables": run.variable_names, "epoch": run.epoch, "n_eval": len(latents),
         "mic": float(mic["mic"]), "tic": float(mic["tic"]), "tic_norm": float(mic["tic_norm"]),
         "mic_per_concept": dict(zip(run.variable_names, (float(p["mic"]) for p in mic["per_concept"]),
                                     strict=True)),
