@@ -68,9 +68,13 @@ class EvalBatch:
 
 
 def _select(ds: Any, n: int, seed: int) -> EvalBatch:
+    """Up to ``n`` random test samples; observational ones only in a file with interventions
+    (their labels are a unit's factual values, which counterfactuals start from)."""
     idx = ds.indices("test")
     if len(idx) == 0:
         idx = ds.indices("all")
+    if ds.intervened is not None:
+        idx = idx[~ds.intervened[idx].any(1)]
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
     return EvalBatch(idx, ds.images[idx], ds.labels[idx].astype(np.float64))

@@ -381,6 +381,8 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
     if trainer.rt.is_main and state is None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.jsonl").unlink(missing_ok=True)
+        # where the data came from, so `causalvae evaluate RUN_DIR` can find it again
+        (out / "run.json").write_text(json.dumps({"data": str(Path(data_path).resolve())}) + "\n")
     elif trainer.rt.is_main:
         trim_metrics(out / "metrics.jsonl", int(state["epoch"]))
     return trainer.fit()
