@@ -141,11 +141,17 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a.T @ b / len(a)  # (da, db)
 
 
-def _calibration(latents: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least squares latents (m, d) ~ a + b * label: returns a (d,), b (d,)."""
-    design = np.stack([np.ones_like(label), label], 1)  # (m, 2)
-    coef, *_ = np.linalg.lstsq(design, latents, rcond=None)  # (2, d)
-    return coef[0], coef[1]
+Calibration = list[tuple[np.ndarray, np.ndarray]]  # per concept: a (d,), b (d,)
+
+
+def calibrate(latents: np.ndarray, labels: np.ndarray, dims: list[list[int]]) -> Calibration:
+    """Per concept, least squares latents[:, dims_i] (m, d) ~ a + b * label_i."""
+    out = []
+    for i, d in enumerate(dims):
+        design = np.stack([np.ones(len(labels)), labels[:, i]], 1)  # (m, 2)
+        coef, *_ = np.linalg.lstsq(design, latents[:, d], rcond=None)  # (2, d)
+        out.append((coef[0], coef[1]))
+    return out
 
 
 class LabelProbe:
@@ -182,11 +188,10 @@ def _to_float_images(uint8_images: np.ndarray, size: int) -> np.ndarray:
 
 @torch.no_grad()
 def model_counterfactual(view: ModelView, images: np.ndarray, labels: np.ndarray, concept: int,
-                         values: np.ndarray, latents: np.ndarray, dims: list[list[int]],
-                         concept_lat: np.ndarray) -> np.ndarray:
+                         values: np.ndarray, dims: list[list[int]], calib: Calibration) -> np.ndarray:
     """The model's images under do(u_concept = values): float (m, 3, S, S) in [0, 1]."""
     model = view.model
-    a, b = _calibration(latents[:, dims[concept]], labels[:, concept])
+    a, b = calib[concept]
     target = a[None, :] + b[None, :] * values[:, None]  # (m, |dims|)
     out = []
     for s, (x, u) in view._batches(images, labels):
@@ -200,9 +205,9 @@ def model_counterfactual(view: ModelView, images: np.ndarray, labels: np.ndarray
     return np.concatenate(out)
 
 
-def counterfactual_fidelity(view: ModelView, ds: Any, batch: EvalBatch, latents: np.ndarray,
-                            dims: list[list[int]], concept_lat: np.ndarray, probe: LabelProbe,
-                            n_cf: int, seed: int) -> dict[str, Any]:
+def counterfactual_fidelity(view: ModelView, ds: Any, batch: EvalBatch, dims: list[list[int]],
+                            calib: Calibration, probe: LabelProbe, n_cf: int,
+                            seed: int) -> dict[str, Any]:
     """Per-concept pixel MSE and probe error of the model's counterfactuals against the truth."""
     rng = np.random.default_rng(seed + 1)
     m = min(n_cf, len(batch.indices))
@@ -216,8 +221,7 @@ def counterfactual_fidelity(view: ModelView, ds: Any, batch: EvalBatch, latents:
         values = labels[rng.permutation(m), i]  # another held-out sample's value: in range
         truth_u8, truth_labels = counterfactual_truth(ds, idx, {name: values}, size=view.size)
         truth = _to_float_images(truth_u8, view.size)
-        mine = model_counterfactual(view, images, labels, i, values, latents[pick], dims,
-                                    concept_lat[pick])
+        mine = model_counterfactual(view, images, labels, i, values, dims, calib)
         changed = truth_labels[:, :] != labels
         per[name] = {
             "pixel_mse": float(np.mean((mine - truth) ** 2)),
@@ -254,7 +258,8 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         train_idx = np.sort(np.random.default_rng(seed).choice(
             ds.indices("train"), size=min(4000, len(ds.indices("train"))), replace=False))
         probe = LabelProbe(ds.images[train_idx], ds.labels[train_idx])
-        cf = counterfactual_fidelity(view, ds, batch, latents, dims, concept_lat, probe, n_cf, seed)
+        calib = calibrate(latents, batch.labels, dims)
+        cf = counterfactual_fidelity(view, ds, batch, dims, calib, probe, n_cf, seed)
         true_adj = ds.adjacency
     result: dict[str, Any] = {
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
