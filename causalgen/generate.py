@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from causalgen import scenes
-from causalgen.errors import CausalgenError, DatasetError, SpecError
+from causalgen.errors import SpecError
 from causalgen.io import schema as S
 from causalgen.io.writer import (
     DatasetWriter,
@@ -312,5 +312,5 @@ def generate(
     return out
 
 
-__all__ = ["BLOCK_SIZE", "Block", "CausalgenError", "DatasetError", "Job", "generate",
-           "make_block", "parse_shard", "shard_range", "split_membership"]
+__all__ = ["BLOCK_SIZE", "Block", "Job", "generate", "make_block", "mix_interventions",
+           "parse_shard", "shard_range", "split_membership"]
