@@ -10,7 +10,9 @@ if batches are chunk-local: :class:`EpochBatchSampler` then shuffles the order o
 order inside each chunk. The h5py handle is opened lazily in each DataLoader worker.
 
 Batches are fetched through ``__getitems__`` (one indexing operation per batch) and need
-:func:`collate_batch` as the DataLoader's ``collate_fn``.
+:func:`collate_batch` as the DataLoader's ``collate_fn``. A batch is (uint8 images (B, H, W, 3),
+standardised labels (B, V), intervention mask (B, V)): the mask is float 0/1, 1 where do() set
+that variable in that sample (the file's ``intervened``; all zeros for files without it).
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ def to_model_input(images: Tensor, device: torch.device, image_size: int,
 
 
 class CausalDataset(Dataset):
-    """One split of a causalgen file: items are (uint8 image (H, W, 3), standardised labels (V,)).
+    """One split of a causalgen file: items are (uint8 image (H, W, 3), standardised labels (V,),
+    intervention mask (V,): 1.0 where do() set that variable in that sample, zeros if the file
+    records no per-sample interventions).
 
     ``label_stats``: statistics to standardise with (default: computed on this file's train
     split). ``expect_variables``: the variable names of a run being resumed or evaluated; a file
@@ -122,16 +126,22 @@ class CausalDataset(Dataset):
             self.label_stats = label_stats or LabelStats.compute(
                 ds.labels[ds.indices("train")], self.variable_names)
             self.raw_labels = np.asarray(ds.labels[self.rows], np.float32)  # (M, V)
+            self.has_interventions = ds.intervened is not None
+            mask = (ds.intervened[self.rows] if ds.intervened is not None
+                    else np.zeros(self.raw_labels.shape, np.uint8))
             self.chunk_rows = int(ds.images.chunks[0]) if ds.images.chunks else 32
             in_memory = ds.images.size <= memory_budget_gb * GiB
             self.images: Tensor | None = _read_rows(ds.images, self.rows) if in_memory else None
         self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))  # (M, V)
+        self.intervened = torch.from_numpy(np.asarray(mask, np.float32))  # (M, V) 0/1
 
     @classmethod
     def from_arrays(cls, images: np.ndarray | Tensor, labels: np.ndarray,
                     variable_names: Sequence[str], *, adjacency: np.ndarray | None = None,
-                    label_stats: LabelStats | None = None) -> CausalDataset:
-        """An in-memory dataset without a file (tests, benchmarks). Stats default to ``labels``'."""
+                    label_stats: LabelStats | None = None,
+                    intervened: np.ndarray | None = None) -> CausalDataset:
+        """An in-memory dataset without a file (tests, benchmarks). Stats default to ``labels``';
+        ``intervened`` (M, V) 0/1 marks do()-set variables (default: none)."""
         self = cls.__new__(cls)
         self.path, self.split, self._reader, self._reader_pid = None, "train", None, -1
         self.variable_names = list(variable_names)
@@ -146,6 +156,12 @@ class CausalDataset(Dataset):
         self.label_stats = label_stats or LabelStats.compute(self.raw_labels, self.variable_names)
         self.chunk_rows = 32
         self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))
+        self.has_interventions = intervened is not None
+        mask = np.zeros(self.raw_labels.shape) if intervened is None else intervened
+        self.intervened = torch.from_numpy(np.asarray(mask, np.float32))
+        if self.intervened.shape != self.labels.shape:
+            raise DataError(f"intervened has shape {tuple(self.intervened.shape)}, labels "
+                            f"{tuple(self.labels.shape)}")
         return self
 
     def to(self, device: torch.device | str) -> CausalDataset:
@@ -154,6 +170,7 @@ class CausalDataset(Dataset):
         if self.images is not None:
             self.images = self.images.to(device)
             self.labels = self.labels.to(device)
+            self.intervened = self.intervened.to(device)
         return self
 
     @property
@@ -167,17 +184,18 @@ class CausalDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        images, labels = self.__getitems__([index])
-        return images[0], labels[0]
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        images, labels, intervened = self.__getitems__([index])
+        return images[0], labels[0], intervened[0]
 
-    def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
-        """A batch: uint8 images (B, H, W, 3) and standardised labels (B, V)."""
+    def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """A batch: uint8 images (B, H, W, 3), standardised labels (B, V), do() mask (B, V)."""
         idx = torch.as_tensor(np.asarray(indices, np.int64))
         if self.images is not None:
             idx = idx.to(self.images.device)
-            return self.images[idx], self.labels[idx]
-        return self._stream(np.asarray(indices, np.int64)), self.labels[idx]
+            return self.images[idx], self.labels[idx], self.intervened[idx]
+        return (self._stream(np.asarray(indices, np.int64)), self.labels[idx],
+                self.intervened[idx])
 
     def _stream(self, positions: np.ndarray) -> Tensor:
         rows = self.rows[positions]

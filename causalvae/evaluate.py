@@ -273,14 +273,20 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         "true_adjacency": true_adj.astype(int).tolist(),
     }
     if getattr(run.model, "has_causal_layer", False):
-        g = graph_metrics(run.model.learned_adjacency(), true_adj)
+        A = run.model.learned_adjacency()
+        # a model may declare its own rule (causalvae-int: |A| > graph_threshold, since its |A|
+        # is a mechanism's slope bound); otherwise default_threshold. Both SHDs are reported.
+        rule = getattr(run.model, "edge_threshold", lambda: None)()
+        g = graph_metrics(A, true_adj, threshold=rule)
         result.update({k: g[k] for k in ("shd", "precision", "recall", "auroc", "threshold",
                                           "learned_adjacency", "predicted_adjacency", "shd_curve")})
         result["sid"] = g.get("sid")
+        result["threshold_rule"] = "model" if rule is not None else "default"
+        result["shd_default_rule"] = g["shd"] if rule is None else graph_metrics(A, true_adj)["shd"]
     else:
         result.update({"shd": None, "precision": None, "recall": None, "auroc": None,
                        "threshold": None, "learned_adjacency": None, "predicted_adjacency": None,
-                       "sid": None})
+                       "sid": None, "threshold_rule": None, "shd_default_rule": None})
     if write:
         (run_dir / EVALUATION_NAME).write_text(json.dumps(result, indent=2, default=_jsonable))
         adjacency_figure(result).save(run_dir / "adjacency.png")

@@ -22,6 +22,7 @@ __all__ = [
     "gaussian_nll",
     "kl_normal",
     "kl_std_normal",
+    "label_gaussian_nll",
     "label_loss",
     "mask_loss",
     "sample_inverse_wishart",
@@ -72,15 +73,35 @@ def dag_penalty(adjacency: Tensor, c: float = 1.0, form: str = "poly") -> Tensor
     return torch.trace(power) - n
 
 
-def label_loss(u: Tensor, adjacency: Tensor) -> Tensor:
+def label_loss(u: Tensor, adjacency: Tensor, keep: Tensor | None = None) -> Tensor:
     """l_u = ||u - sigma(A^T u)||^2 per sample -> (B,), with sigma the identity.
 
     Labels are standardised (zero mean, unit variance on the train split), so the paper's squashing
     sigma, meant for labels in a bounded range, is replaced by the identity: each standardised
-    label is regressed linearly on its parents' labels.
+    label is regressed linearly on its parents' labels. ``keep`` (B, n), 1 where the equation of
+    that variable holds in that sample and 0 where do() set the variable (the interventional
+    likelihood: a do()-set variable is not explained by its parents), drops those equations.
     """
     pred = u @ adjacency  # (B, n): (A^T u)_j = sum_i A_ij u_i
-    return (u - pred).square().sum(1)
+    sq = (u - pred).square()  # (B, n)
+    return (sq if keep is None else sq * keep).sum(1)
+
+
+def label_gaussian_nll(residual: Tensor, keep: Tensor | None = None,
+                       floor: float = 1e-2) -> Tensor:
+    """Profile Gaussian NLL of label residuals, one unknown noise variance per variable -> ().
+
+    sum_j 1/2 log(s_j + floor), s_j = mean over the samples whose equation j holds (``keep``) of
+    the squared residual r_bj (B, n). This is -log p(u | parents) per sample up to constants with
+    each variance set to its maximum-likelihood value s_j; ``floor`` keeps it finite for
+    deterministic mechanisms. Unlike the sum of squares (equal unit variances), it scores graphs
+    by likelihood: an equal-variance least-squares fit prefers graphs with few high-variance roots,
+    which on standardised labels ranks some wrong graphs above the true one.
+    """
+    sq = residual.float().square()  # (B, n)
+    keep = torch.ones_like(sq) if keep is None else keep.float()
+    mean = (sq * keep).sum(0) / keep.sum(0).clamp(min=1.0)  # (n,)
+    return 0.5 * torch.log(mean + floor).sum()
 
 
 def mask_loss(z: Tensor, g: Tensor) -> Tensor:
@@ -95,14 +116,16 @@ def causal_kl(mu_eps: Tensor, logvar_eps: Tensor, mix: Tensor, prior_mu: Tensor,
     For each of the k latent dims, z is Gaussian over the n concepts with mean M mu and covariance
     M diag(var) M^T; the prior is N(prior_mu, prior_var I). Only the diagonal of that covariance
     and log|det M| are needed: tr(P^-1 S) = sum_i S_ii / p and log det S = 2 log|det M| +
-    sum log var. ``mix`` is M = (I - A^T)^-1, (n, n); mu/logvar/prior_mu are (B, n, k).
+    sum log var. ``mix`` is M = (I - A^T)^-1, (n, n), or one M per sample (B, n, n) (a causal
+    layer whose intervened equations are cut); mu/logvar/prior_mu are (B, n, k).
     """
     k = mu_eps.shape[-1]
-    z_mu = torch.einsum("ij,bjk->bik", mix, mu_eps)  # (B, n, k)
-    z_var = torch.einsum("ij,bjk->bik", mix.square(), logvar_eps.exp())  # (B, n, k) diag of S
+    spec = "bij,bjk->bik" if mix.dim() == 3 else "ij,bjk->bik"
+    z_mu = torch.einsum(spec, mix, mu_eps)  # (B, n, k)
+    z_var = torch.einsum(spec, mix.square(), logvar_eps.exp())  # (B, n, k) diag of S
     log_p = math.log(prior_var)
     per_dim = (z_var + (z_mu - prior_mu).square()) / prior_var - 1.0 + log_p - logvar_eps
-    logdet_mix = torch.linalg.slogdet(mix)[1]  # () log|det M|, 0 when A is a DAG
+    logdet_mix = torch.linalg.slogdet(mix)[1]  # () or (B,): log|det M|, 0 when A is a DAG
     return 0.5 * per_dim.flatten(1).sum(1) - k * logdet_mix
 
 

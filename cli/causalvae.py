@@ -178,15 +178,16 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
 
 @main.command()
 @click.argument("target", metavar="SCENE_OR_SPEC")
-@click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=100))
+@click.option("--n", "n", default=10_240, show_default=True, type=click.IntRange(min=100))
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--models", default="causalvae,conditionvae,betavae", show_default=True,
+@click.option("--models", default="causalvae-int,causalvae,conditionvae,betavae", show_default=True,
               help="Comma-separated model names.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(32, 128))
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
-@click.option("--intervention-mix", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Fraction of training samples with one variable set by do() (see causalgen).")
+@click.option("--intervention-mix", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Fraction of samples with one variable set by do() (see causalgen); "
+                   "causalvae-int needs it to identify edge directions.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--set", "set_", multiple=True, metavar="[MODEL.]KEY=VALUE",

@@ -69,10 +69,15 @@ def encode_chunks(images: np.ndarray, rows: int, compression: str) -> EncodedChu
     h5py's own filters on an in-memory file, so the bytes are exactly what the parent would have
     stored, and the result is readable by any HDF5 reader.
     """
+    # Padded to whole chunks (zeros, as HDF5 pads an edge chunk): a last block shorter than a
+    # chunk still encodes, and the padding never shows (readers stop at the dataset's extent).
+    padded = -(-len(images) // rows) * rows
     with h5py.File(f"causalgen-{os.getpid()}-{next(_memfile)}", "w", driver="core",
                    backing_store=False) as f:
-        d = f.create_dataset(S.IMAGES, data=images, chunks=(rows, *images.shape[1:]),
+        d = f.create_dataset(S.IMAGES, shape=(padded, *images.shape[1:]), dtype=np.uint8,
+                             chunks=(rows, *images.shape[1:]), fillvalue=0,
                              **_compression_kwargs(compression))
+        d[: len(images)] = images
         origin = (0,) * (images.ndim - 1)
         return [(i, *d.id.read_direct_chunk((i, *origin))) for i in range(0, len(images), rows)]
 

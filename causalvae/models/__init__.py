@@ -1,5 +1,5 @@
-"""Models, registered by name: ``causalvae``, ``causalvae-unsup``, ``conditionvae``, ``betavae``,
-``chyvae``. Importing this package registers all of them in :data:`MODELS`."""
+"""Models, registered by name: ``causalvae``, ``causalvae-int`` (CausalVAE with the settings for
+interventional data), ``causalvae-unsup``, ``conditionvae``, ``betavae``, ``chyvae``. Importing this package registers all of them in :data:`MODELS`."""
 
 from __future__ import annotations
 

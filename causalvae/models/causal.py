@@ -13,6 +13,12 @@ eps, q(z | x, u) is Gaussian and its KL to the prior is computed exactly (:func:
 The conditional prior is p(z_i | u_i) = N(lambda_1(u_i), lambda_2^2) with lambda_1(u_i) = u_i
 broadcast over the k dims (standardised labels) and lambda_2 = ``prior_std`` (fixed, not learned).
 The diagonal of A is held at zero (no self-loops), so g_i never sees z_i itself.
+
+Interventional data: ``model(x, u, intervened)`` takes the (B, n) 0/1 mask of the variables
+do() set in each sample. With ``intervention_mask`` those equations are cut in those samples (the
+label term drops them, the causal layer zeroes their columns of A so z_j = eps_j, l_m drops them);
+otherwise the mask is ignored. ``causalvae-int`` is CausalVAE with the settings that recover the
+graph from such data (see :class:`causalvae.config.CausalVAEIntConfig`).
 """
 
 from __future__ import annotations
@@ -25,15 +31,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from causalvae.config import CausalVAEConfig, CausalVAEUnsupConfig, _CausalCore
+from causalvae.config import CausalVAEConfig, CausalVAEIntConfig, CausalVAEUnsupConfig, _CausalCore
 from causalvae.errors import ConfigError
-from causalvae.losses import causal_kl, dag_penalty, kl_std_normal, label_loss, mask_loss
+from causalvae.losses import (
+    causal_kl,
+    dag_penalty,
+    kl_std_normal,
+    label_gaussian_nll,
+    label_loss,
+    mask_loss,
+)
 from causalvae.models.base import BaseVAE, VAEOutput, fp32
 from causalvae.models.conditionvae import label_prior_mean
 from causalvae.models.nets import _batched_linear
 from causalvae.models.registry import register
 
-__all__ = ["CausalVAE", "CausalVAEUnsup", "MaskLayer", "load_adjacency"]
+__all__ = ["CausalVAE", "CausalVAEInt", "CausalVAEUnsup", "LabelMechanisms", "MaskLayer",
+           "load_adjacency"]
 
 
 def load_adjacency(spec: str, n: int, dataset_adjacency: np.ndarray | None = None) -> np.ndarray:
@@ -78,11 +92,36 @@ class MaskLayer(nn.Module):
         return g.transpose(0, 1)  # (B, n, k)
 
 
+class LabelMechanisms(nn.Module):
+    """u_j = g_j(A_j o u) for every child j: n small MLPs on A-gated parent labels, (B, n) -> (B, n).
+
+    Each g_j is 1-Lipschitz in each input: the first layer's weight vector from each parent has
+    unit norm, the output layer's weights have unit norm and ELU is 1-Lipschitz, so
+    |d g_j / d u_i| <= |A_ij|: A_ij bounds the effect of parent i on child j and stays the edge
+    strength (an unconstrained MLP could amplify an arbitrarily small gate).
+    """
+
+    def __init__(self, n: int, hidden: int) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(n, n, hidden))  # (child, parent, hidden)
+        self.b1 = nn.Parameter(torch.zeros(n, hidden))
+        self.w2 = nn.Parameter(torch.randn(n, hidden))
+        self.b2 = nn.Parameter(torch.zeros(n))
+
+    def forward(self, u: Tensor, adjacency: Tensor) -> Tensor:
+        w1 = self.w1 / self.w1.norm(dim=2, keepdim=True).clamp(min=1e-8)
+        w2 = self.w2 / self.w2.norm(dim=1, keepdim=True).clamp(min=1e-8)
+        gated = adjacency.t().unsqueeze(0) * u.unsqueeze(1)  # (B, child, parent): A_ij u_i
+        h = F.elu(torch.einsum("bjp,jph->bjh", gated, w1) + self.b1)  # (B, n, H)
+        return (h * w2).sum(-1) + self.b2  # (B, n)
+
+
 class _CausalBase(BaseVAE):
     """Shared machinery: the adjacency A, the causal and mask layers, the structural losses."""
 
     config: _CausalCore
     has_causal_layer = True
+    accepts_interventions = True  # forward takes the (B, n) do() mask as a third argument
 
     def __init__(self, config: _CausalCore, initial_adjacency: np.ndarray | None = None) -> None:
         super().__init__(config)
@@ -107,10 +146,34 @@ class _CausalBase(BaseVAE):
     def learned_adjacency(self) -> np.ndarray:
         return self.adjacency.detach().float().cpu().numpy()
 
-    def causal_matrix(self) -> Tensor:
-        """M = (I - A^T)^-1, (n, n), so that z = M eps."""
+    def structure_parameters(self) -> list[nn.Parameter]:
+        """Parameters trained at ``structure_lr`` when it is set: A (and the label mechanisms)."""
+        return [self.adjacency_raw]
+
+    def edge_threshold(self) -> float | None:
+        """Threshold that turns |A| into the evaluated graph; None = ``default_threshold(A)``."""
+        return self.config.edge_threshold()
+
+    def latent_adjacency(self) -> Tensor:
+        """A as the causal and mask layers read it (detached with ``structure_from_labels``)."""
+        adj = self.adjacency
+        return adj.detach() if getattr(self.config, "structure_from_labels", False) else adj
+
+    def causal_matrix(self, keep: Tensor | None = None) -> Tensor:
+        """M = (I - A^T)^-1, (n, n), so that z = M eps; with ``keep`` (B, n), 0 where do() set the
+        variable, one M per sample (B, n, n) from A with those columns zeroed (z_j = eps_j)."""
         eye = torch.eye(self.n, device=self.adjacency_raw.device)
-        return torch.linalg.inv(eye - self.adjacency.float().t())
+        adj = self.latent_adjacency().float()
+        if keep is None:
+            return torch.linalg.inv(eye - adj.t())
+        cut = adj.unsqueeze(0) * keep.float().unsqueeze(1)  # (B, n, n): column j zeroed
+        return torch.linalg.inv(eye - cut.transpose(1, 2))
+
+    def _keep(self, intervened: Tensor | None) -> Tensor | None:
+        """(B, n) 1 where a sample's equation holds, or None when the mask is off or all ones."""
+        if intervened is None or not self.config.intervention_mask:
+            return None
+        return 1.0 - intervened.float()
 
     def dag_term(self) -> tuple[Tensor, Tensor]:
         """(weighted acyclicity penalty, raw H(A))."""
@@ -131,36 +194,43 @@ class _CausalBase(BaseVAE):
                                                 max=self.config.rho_max))
             self.lagr_h_prev.copy_(h)
 
-    def infer(self, x: Tensor, u: Tensor | None, sample: bool = False
-              ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def infer(self, x: Tensor, u: Tensor | None, sample: bool = False,
+              keep: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(mu_eps, logvar_eps, eps, z), each (B, n, k); eps = mu unless ``sample``."""
         mu, logvar = self.encode(x, u)  # (B, n*k) x 2
         mu = mu.view(-1, self.n, self.k)  # (B, n, k)
         logvar = logvar.view(-1, self.n, self.k)  # (B, n, k)
         eps = self.sample(mu, logvar) if sample else mu  # (B, n, k)
         with fp32(x):
-            z = torch.einsum("ij,bjk->bik", self.causal_matrix(), eps)  # (B, n, k)
+            mix = self.causal_matrix(keep)
+            spec = "bij,bjk->bik" if mix.dim() == 3 else "ij,bjk->bik"
+            z = torch.einsum(spec, mix, eps)  # (B, n, k)
         return mu, logvar, eps, z
 
     def prior(self, u: Tensor | None, like: Tensor) -> tuple[Tensor, float]:
         """Mean (B, n, k) and variance of p(z | u)."""
         return torch.zeros_like(like), 1.0
 
-    def label_term(self, u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def label_term(self, u: Tensor | None, keep: Tensor | None = None
+                   ) -> tuple[Tensor, dict[str, Tensor]]:
         return torch.zeros((), device=self.adjacency_raw.device), {}
 
-    def forward(self, x: Tensor, u: Tensor | None = None) -> VAEOutput:
-        mu, logvar, eps, z = self.infer(x, u, sample=True)  # (B, n, k) x 4
+    def forward(self, x: Tensor, u: Tensor | None = None,
+                intervened: Tensor | None = None) -> VAEOutput:
+        keep = self._keep(intervened)  # (B, n) or None
+        mu, logvar, eps, z = self.infer(x, u, sample=True, keep=keep)  # (B, n, k) x 4
         with fp32(x):  # latent-space algebra stays in float32 under autocast
             adj = self.adjacency
-            g = self.mask(z, adj)  # (B, n, k): g_i(A_i o z)
+            g = self.mask(z, self.latent_adjacency())  # (B, n, k): g_i(A_i o z)
+            if keep is not None:
+                g = g * keep.unsqueeze(2)  # a do()-set z_j = eps_j has no mechanism
             z_dec = (g + eps).flatten(1)  # (B, n*k): the mask layer's output
             kl_eps = kl_std_normal(mu, logvar)  # (B,)
             prior_mu, prior_var = self.prior(u, mu)
-            kl_z = causal_kl(mu, logvar, self.causal_matrix(), prior_mu, prior_var)  # (B,)
-            l_m = mask_loss(z, g).mean()
+            kl_z = causal_kl(mu, logvar, self.causal_matrix(keep), prior_mu, prior_var)  # (B,)
+            l_m = mask_loss(z, g).mean()  # 0 for cut equations: z_j = eps_j = g_j + eps_j
             dag, h = self.dag_term()
-            label, label_terms = self.label_term(u)
+            label, label_terms = self.label_term(u, keep)
             l1 = adj.abs().sum()
         recon = self.decode(z_dec)  # (B, 3, S, S)
         rec = self.reconstruction_loss(recon, x)  # (B,)
@@ -202,10 +272,47 @@ class CausalVAE(_CausalBase):
         assert u is not None
         return label_prior_mean(u, self.k), self.config.prior_std**2  # (B, n, k)
 
-    def label_term(self, u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def __init__(self, config: CausalVAEConfig,
+                 initial_adjacency: np.ndarray | None = None) -> None:
+        super().__init__(config, initial_adjacency)
+        self.label_net = (LabelMechanisms(self.n, config.label_hidden)
+                          if config.label_model == "mlp" else None)
+
+    def structure_parameters(self) -> list[nn.Parameter]:
+        extra = list(self.label_net.parameters()) if self.label_net is not None else []
+        return [self.adjacency_raw, *extra]
+
+    def label_prediction(self, u: Tensor) -> Tensor:
+        """The label model's prediction of each label from its parents' labels, (B, n)."""
+        if self.label_net is not None:
+            return self.label_net(u, self.adjacency)
+        return u @ self.adjacency  # (A^T u)_j
+
+    def label_term(self, u: Tensor | None, keep: Tensor | None = None
+                   ) -> tuple[Tensor, dict[str, Tensor]]:
         assert u is not None
-        l_u = label_loss(u.float(), self.adjacency).mean()
-        return self.config.beta * F.relu(l_u - self.config.kappa_u), {"l_u": l_u}
+        cfg = self.config
+        u = u.float()
+        if cfg.label_model == "linear" and cfg.label_likelihood == "mse":
+            l_u = label_loss(u, self.adjacency, keep).mean()
+        else:
+            residual = u - self.label_prediction(u)  # (B, n)
+            if cfg.label_likelihood == "gaussian":
+                l_u = label_gaussian_nll(residual, keep, cfg.label_floor)
+            else:
+                sq = residual.square()
+                l_u = (sq if keep is None else sq * keep).sum(1).mean()
+        if cfg.label_likelihood == "gaussian":  # a log-likelihood: no hinge (it goes negative)
+            return cfg.beta * l_u, {"l_u": l_u}
+        return cfg.beta * F.relu(l_u - cfg.kappa_u), {"l_u": l_u}
+
+
+@register("causalvae-int", CausalVAEIntConfig)
+class CausalVAEInt(CausalVAE):
+    """CausalVAE with the interventional settings as defaults (:class:`CausalVAEIntConfig`):
+    train it on files made with ``--intervention-mix``."""
+
+    config: CausalVAEIntConfig
 
 
 @register("causalvae-unsup", CausalVAEUnsupConfig)

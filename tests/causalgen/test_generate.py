@@ -148,3 +148,16 @@ def test_intervention_mix_rows_are_counterfactuals(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot be combined"):
         generate("pendulum-v1", tmp_path / "x.h5", n=10, intervention_mix=0.5,
                  counterfactual={"light_angle": 90.0})
+
+
+@pytest.mark.parametrize("n", [256 + 10, 3, 600])
+def test_last_block_shorter_than_a_chunk(tmp_path: Path, n: int) -> None:
+    one = generate("pendulum-v1", tmp_path / "a.h5", n=n, size=32, workers=1, seed=4)
+    two = generate("pendulum-v1", tmp_path / "b.h5", n=n, size=32, workers=2, seed=4)
+    assert digest(one) == digest(two)
+    with open_dataset(one) as d:
+        scm = scenes.make("pendulum-v1").default_scm()
+        last = scm.sample(n - (n - 1) // BLOCK_SIZE * BLOCK_SIZE,
+                          np.random.default_rng([4, (n - 1) // BLOCK_SIZE]))
+        img = scenes.make("pendulum-v1").render({k: v[-1:] for k, v in last.as_dict().items()}, 32)
+        assert np.array_equal(d.images[n - 1], img[0])

@@ -11,8 +11,15 @@ import torch
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import ConfigError, InterventionError, ModelNotFoundError
 from causalvae.intervene import descendants, do_latents, topological_order
-from causalvae.losses import causal_kl, dag_penalty, label_loss, sample_inverse_wishart
+from causalvae.losses import (
+    causal_kl,
+    dag_penalty,
+    label_gaussian_nll,
+    label_loss,
+    sample_inverse_wishart,
+)
 from causalvae.models import MODELS, build_model, get_model_class, list_models
+from causalvae.models.causal import LabelMechanisms
 
 ALL = sorted(MODELS)
 N, K, S, B = 3, 4, 32, 5
@@ -30,8 +37,9 @@ def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(B, 3, S, S, generator=g), torch.randn(B, N, generator=g)
 
 
-def test_registry_lists_the_five_models() -> None:
-    assert list_models() == ["betavae", "causalvae", "causalvae-unsup", "chyvae", "conditionvae"]
+def test_registry_lists_the_six_models() -> None:
+    assert list_models() == ["betavae", "causalvae", "causalvae-int", "causalvae-unsup", "chyvae",
+                             "conditionvae"]
 
 
 def test_unknown_model_suggests_a_name() -> None:
@@ -126,6 +134,90 @@ def test_label_loss_is_zero_for_a_linear_sem() -> None:
     u = torch.stack([u0, 2.0 * u0], 1)
     # l_u regresses each label on its parents: the root keeps its own variance
     assert torch.allclose(label_loss(u, adj), u0.square())
+
+
+def test_label_terms_drop_the_equations_of_intervened_variables() -> None:
+    adj = torch.tensor([[0, 2.0], [0, 0]])
+    u0 = torch.randn(10)
+    u = torch.stack([u0, 2.0 * u0], 1)
+    u[:5, 1] = torch.randn(5)  # do(u_1) in the first five samples: its equation does not hold
+    keep = torch.ones(10, 2)
+    keep[:5, 1] = 0
+    assert torch.allclose(label_loss(u, adj, keep), u0.square())
+    assert label_loss(u, adj)[:5].gt(u0[:5].square()).any()  # unmasked, the do() samples count
+    residual = u - u @ adj
+    nll = label_gaussian_nll(residual, keep, floor=1e-2)
+    expected = 0.5 * (torch.log(u0.square().mean() + 1e-2) + torch.log(torch.tensor(1e-2)))
+    torch.testing.assert_close(nll, expected)
+
+
+def test_causal_kl_with_one_matrix_per_sample_matches_the_shared_one() -> None:
+    torch.manual_seed(0)
+    adj = torch.tensor([[0, 0.5, 0.2], [0, 0, -0.7], [0, 0, 0]])
+    mix = torch.linalg.inv(torch.eye(3) - adj.t())
+    mu, logvar, prior = torch.randn(4, 3, 2), torch.randn(4, 3, 2) * 0.3, torch.randn(4, 3, 2)
+    shared = causal_kl(mu, logvar, mix, prior, 0.5)
+    batched = causal_kl(mu, logvar, mix.expand(4, 3, 3), prior, 0.5)
+    torch.testing.assert_close(shared, batched)
+
+
+def test_intervention_mask_cuts_the_equations_of_do_set_concepts() -> None:
+    adj = np.zeros((N, N), np.float32)
+    adj[0, 1] = adj[1, 2] = 0.8
+    model, _ = make_model("causalvae", "intervention_mask=true", initial_adjacency=adj)
+    x, u = batch()
+    keep = torch.ones(B, N)
+    keep[:, 1] = 0  # do(z_1) in every sample
+    _, _, eps, z = model.infer(x, u, keep=keep)
+    torch.testing.assert_close(z[:, 1], eps[:, 1])  # z_1 = eps_1: its parent is cut
+    torch.testing.assert_close(z[:, 2], eps[:, 2] + 0.8 * z[:, 1])  # its child still listens
+    intervened = 1 - keep
+    out = model(x, u, intervened)
+    assert torch.isfinite(out.loss)
+    # the paper formulation (default) ignores the mask
+    paper, _ = make_model("causalvae", initial_adjacency=adj)
+    torch.manual_seed(1)
+    a = paper(x, u, intervened).loss
+    torch.manual_seed(1)
+    assert torch.equal(a, paper(x, u).loss)
+
+
+def test_causalvae_int_defaults_and_structure_from_labels() -> None:
+    model, cfg = make_model("causalvae-int")
+    m = cfg.model
+    assert (m.intervention_mask, m.label_model, m.label_likelihood, m.lagrangian,
+            m.structure_from_labels, m.threshold_rule) == (True, "mlp", "gaussian", True, True,
+                                                          "absolute")
+    assert model.edge_threshold() == m.graph_threshold
+    assert make_model("causalvae")[0].edge_threshold() is None  # default_threshold
+    x, u = batch()
+    intervened = torch.zeros(B, N)
+    intervened[0, 2] = 1
+    out = model(x, u, intervened)
+    out.loss.backward()
+    got = model.adjacency_raw.grad.clone()
+    # A's gradient comes from the label term, acyclicity and l1 only, not from the ELBO
+    model.zero_grad()
+    label, _ = model.label_term(u, 1 - intervened)
+    dag, _ = model.dag_term()
+    (label + dag + m.l1 * model.adjacency.abs().sum()).backward()
+    torch.testing.assert_close(got, model.adjacency_raw.grad)
+    assert {id(p) for p in model.structure_parameters()} >= {id(model.adjacency_raw)}
+
+
+def test_label_mechanisms_are_lipschitz_in_each_gated_input() -> None:
+    torch.manual_seed(0)
+    net = LabelMechanisms(3, 16)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(5.0)  # large raw weights: the normalisation must still bound the slopes
+    adj = torch.tensor([[0, 0.7, 0.1], [0, 0, 2.0], [0, 0, 0]])
+    u = torch.randn(200, 3)
+    for i in range(3):
+        v = u.clone()
+        v[:, i] += 0.5
+        change = (net(v, adj) - net(u, adj)).abs()  # (200, 3)
+        assert (change <= adj[i].abs() * 0.5 + 1e-5).all()
 
 
 def chain_model():

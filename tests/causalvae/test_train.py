@@ -40,7 +40,7 @@ def test_run_directory_contents(tiny_h5, make_config, tmp_path) -> None:
     out = tmp_path / "run"
     train(make_config("causalvae", "a_init=dataset", out=out), tiny_h5)
     assert sorted(p.name for p in out.iterdir()) == [
-        "A.npy", "checkpoint.pt", "config.json", "metrics.jsonl", "recon.png"]
+        "A.npy", "checkpoint.pt", "config.json", "metrics.jsonl", "recon.png", "run.json"]
     saved = RunConfig.from_json(out / "config.json")
     assert saved.model.n_concepts == 3 and saved.to_dict() == load_checkpoint(
         out / "checkpoint.pt")["config"]
@@ -188,3 +188,28 @@ def test_progress_bar_draws_only_on_a_terminal() -> None:
 def test_bf16_autocast_path_on_cpu(tiny_data, make_config, model: str) -> None:
     result = Trainer(make_config(model, "epochs=1", "cpu_amp=true"), tiny_data).fit()
     assert np.isfinite(result.step_losses).all()
+
+
+def test_trainer_passes_the_intervention_mask_and_a_structure_lr_group(tiny_data,
+                                                                       make_config) -> None:
+    data = tiny_data
+    mask = torch.zeros_like(data.labels)
+    mask[::3, 2] = 1  # do(shade) in every third sample
+    data.intervened = mask
+    trainer = Trainer(make_config("causalvae-int", "epochs=1", "structure_lr=0.05"), data)
+    groups = trainer.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [1e-3, 0.05]
+    assert any(p is trainer.model.adjacency_raw for p in groups[1]["params"])
+    seen = []
+    original = trainer.model.forward
+
+    def spy(x, u, intervened=None):
+        seen.append(intervened)
+        return original(x, u, intervened)
+
+    trainer.model.forward = spy
+    trainer.fit()
+    assert seen and all(m is not None and m.shape[1] == 3 for m in seen)
+    assert sum(float(m.sum()) for m in seen[1:]) == mask.sum()  # one epoch after the sanity pass
+    # models without a causal layer are still called as model(x, u)
+    Trainer(make_config("betavae", "epochs=1"), data).fit()

@@ -45,7 +45,8 @@ def test_models_lists_every_model() -> None:
     result = run("models")
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines()]
-    assert names == ["betavae", "causalvae", "causalvae-unsup", "chyvae", "conditionvae"]
+    assert names == ["betavae", "causalvae", "causalvae-int", "causalvae-unsup", "chyvae",
+                     "conditionvae"]
 
 
 def test_train_writes_a_run_directory(data: Path, tmp_path: Path) -> None:
