@@ -126,11 +126,26 @@ def _accepts(model: str, item: str) -> bool:
         return False
 
 
-def _run_state(run_dir: Path) -> str:
+# runtime keys may differ on a rerun; n_concepts is resolved from the data when training starts
+RUNTIME_KEYS = ("out", "device", "threads", "num_workers", "compile", "n_concepts")
+
+
+def _run_state(run_dir: Path, wanted: RunConfig) -> str:
+    """'new', 'finished' or 'interrupted'; refuses a run trained under another config."""
     ckpt = run_dir / CHECKPOINT_NAME
     if not ckpt.exists():
         return "new"
-    return "finished" if load_checkpoint(ckpt).get("finished") else "interrupted"
+    state = load_checkpoint(ckpt)
+    saved = RunConfig.from_dict(state["config"]).to_dict()
+    want = wanted.to_dict()
+    diff = [f"{sec}.{k}: {saved[sec].get(k)!r} -> {want[sec][k]!r}" for sec in want
+            for k in want[sec] if k not in RUNTIME_KEYS and saved[sec].get(k) != want[sec][k]]
+    if diff:
+        raise CausalvaeError(
+            f"{run_dir} holds a run trained with another config ({'; '.join(diff[:4])}); use a "
+            "new --out for the changed experiment, or delete that run to retrain it"
+        )
+    return "finished" if state.get("finished") else "interrupted"
 
 
 def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
@@ -147,12 +162,13 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         data_s = time.perf_counter() - t0
         for model in cfg.models:
             run_dir = out / "runs" / model / f"seed{seed}"
-            state = _run_state(run_dir)
+            config = run_config(cfg, model, seed, run_dir)
+            state = _run_state(run_dir, config)
             t1 = time.perf_counter()
             if state != "finished":
                 if on_run:
                     on_run(f"train {model} seed {seed} ({state})")
-                train(run_config(cfg, model, seed, run_dir), data, resume=state == "interrupted")
+                train(config, data, resume=state == "interrupted")
             train_s = time.perf_counter() - t1
             t2 = time.perf_counter()
             ev_path = run_dir / EVALUATION_NAME

@@ -92,3 +92,12 @@ def test_experiment_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert before == after
     code, text = invoke("experiment", "pendulum-v1", "--models", "nope", "--out", str(tmp_path / "x"))
     assert code == 2 and "unknown model" in text
+
+
+def test_experiment_refuses_a_run_with_another_config(tmp_path: Path) -> None:
+    base = ["experiment", "pendulum-v1", "--n", "200", "--seeds", "1", "--models", "betavae",
+            "--epochs", "1", "--image-size", "32", "--batch-size", "32", "--device", "cpu",
+            "--out", str(tmp_path / "exp")]
+    assert invoke(*base)[0] == 0
+    code, text = invoke(*base, "--set", "betavae.beta=8")
+    assert code == 2 and "another config" in text and "beta" in text
