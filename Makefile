@@ -32,6 +32,7 @@ test-all: install
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) bench/bench_generate.py
+	$(PY) bench/bench_custom.py
 	$(PY) bench/bench_train.py
 
 lint: install

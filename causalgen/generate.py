@@ -240,7 +240,7 @@ def generate(
     ``do`` intervenes on the sampled SCM (numbers or distribution texts); ``counterfactual``
     also writes the same samples under that intervention to the ``counterfactual/`` group.
     ``shard=(k, count)`` writes only the k-th of ``count`` contiguous parts (merge them with
-    :func:`causalgen.merge.merge_shards`). Returns the path written.
+    :func:`causalgen.io.merge.merge_shards`). Returns the path written.
     """
     if n < 1:
         raise SpecError(f"--n must be at least 1, got {n}.")
@@ -260,6 +260,8 @@ def generate(
     inter = dict(scm.intervention) if scm is not None else {}
     inter.update(do or {})
     sampled = base.do(**inter)  # validates names and values
+    if intervention_mix and all(name in sampled.intervention for name in sampled.names):
+        raise SpecError("--intervention-mix needs at least one variable that --do does not fix.")
     cf = dict(counterfactual or {})
     if cf:
         base.do(**cf)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from causalgen.errors import DatasetError
 from causalgen.io.reader import open_dataset
 
 SCALE_TO = 128  # thumbnails are enlarged to at least this size so the labels fit
@@ -34,6 +35,10 @@ def preview_grid(path: str | os.PathLike, n: int = 16, cols: int = 4, seed: int 
         if ds.intervention:
             title += f", do({', '.join(f'{k}={v}' for k, v in ds.intervention.items())})"
         tiles = [(img, lab) for img, lab in zip(images, labels, strict=True)]
+        if counterfactual and ds.counterfactual is None:
+            raise DatasetError(
+                f"{path} has no counterfactual group; generate it with --counterfactual VAR=VALUE."
+            )
         if counterfactual and ds.counterfactual is not None:
             cf_img = ds.counterfactual.images[idx]
             cf_lab = ds.counterfactual.labels[idx]

@@ -52,7 +52,10 @@ def resolve_data(run_dir: Path, data: str | os.PathLike | None) -> Path:
         return Path(data)
     info = run_dir / "run.json"
     if info.exists():
-        recorded = json.loads(info.read_text()).get("data")
+        try:
+            recorded = json.loads(info.read_text()).get("data")
+        except (json.JSONDecodeError, AttributeError):
+            recorded = None
         if recorded:
             return Path(recorded)
     raise CausalvaeError(f"{run_dir} does not record its dataset; pass --data FILE.h5")
@@ -75,6 +78,11 @@ def _select(ds: Any, n: int, seed: int) -> EvalBatch:
         idx = ds.indices("all")
     if ds.intervened is not None:
         idx = idx[~ds.intervened[idx].any(1)]
+    if len(idx) == 0:
+        raise CausalvaeError(
+            f"{ds.path} has no observational test samples to evaluate on (every one was "
+            "intervened); generate it with --intervention-mix below 1"
+        )
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
     return EvalBatch(idx, ds.images[idx], ds.labels[idx].astype(np.float64))

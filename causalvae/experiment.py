@@ -112,10 +112,17 @@ def run_config(cfg: ExperimentConfig, model: str, seed: int, out: Path) -> RunCo
         try:
             config = apply_overrides(config, [item])
         except ConfigError:
-            if not any(_accepts(m, item) for m in cfg.models):
+            # another model's key: skip it here; a bad value for a key this model has is an error
+            if _has_key(model, key) or not any(_accepts(m, item) for m in cfg.models):
                 raise
     config.train.out = str(out)
     return config
+
+
+def _has_key(model: str, key: str) -> bool:
+    d = RunConfig.default(model).to_dict()
+    bare = key.split(".", 1)[-1]
+    return any(bare in section for section in d.values())
 
 
 def _accepts(model: str, item: str) -> bool:
@@ -130,11 +137,19 @@ def _accepts(model: str, item: str) -> bool:
 RUNTIME_KEYS = ("out", "device", "threads", "num_workers", "compile", "n_concepts")
 
 
-def _run_state(run_dir: Path, wanted: RunConfig) -> str:
-    """'new', 'finished' or 'interrupted'; refuses a run trained under another config."""
+def _run_state(run_dir: Path, wanted: RunConfig, data: Path) -> str:
+    """'new', 'finished' or 'interrupted'; refuses a run trained under another config or on
+    another dataset (a changed --n, mix, size or target gives another cached data file)."""
     ckpt = run_dir / CHECKPOINT_NAME
     if not ckpt.exists():
         return "new"
+    info = run_dir / "run.json"
+    recorded = json.loads(info.read_text()).get("data") if info.exists() else None
+    if recorded and Path(recorded).resolve() != Path(data).resolve():
+        raise CausalvaeError(
+            f"{run_dir} was trained on {recorded}, not on this experiment's {data}; use a new "
+            "--out for the changed experiment, or delete that run to retrain it"
+        )
     state = load_checkpoint(ckpt)
     saved = RunConfig.from_dict(state["config"]).to_dict()
     want = wanted.to_dict()
@@ -152,7 +167,10 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
                    on_run: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run (or continue) the experiment; returns the aggregated report."""
     cfg.validate()
+    _scene_and_scm(cfg.target)  # an unknown scene or a bad spec fails before any file is written
     out = Path(cfg.out)
+    for model in cfg.models:  # so does a bad --set, for every model
+        run_config(cfg, model, 0, out / "runs" / model / "seed0")
     out.mkdir(parents=True, exist_ok=True)
     (out / "experiment.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     rows: list[dict[str, Any]] = []
@@ -163,7 +181,7 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         for model in cfg.models:
             run_dir = out / "runs" / model / f"seed{seed}"
             config = run_config(cfg, model, seed, run_dir)
-            state = _run_state(run_dir, config)
+            state = _run_state(run_dir, config, data)
             t1 = time.perf_counter()
             if state != "finished":
                 if on_run:

@@ -20,6 +20,7 @@ from causalgen.errors import CausalgenError
 from causalgen.io import open_dataset
 from causalgen.truth import counterfactual_truth
 from causalvae.checkpoint import load_run
+from causalvae.errors import CausalvaeError
 from causalvae.evaluate import (
     ModelView,
     _select,
@@ -48,6 +49,8 @@ def intervention_grid(run_dir: str | os.PathLike, data: str | os.PathLike | None
     view = ModelView(run, device)
     names = run.variable_names
     with open_dataset(resolve_data(run_dir, data)) as ds:
+        if index is not None and not 0 <= index < ds.n:
+            raise CausalvaeError(f"--index {index} is outside the file's 0..{ds.n - 1}")
         batch = _select(ds, 500, seed)
         latents = view.representation(batch.images, batch.labels)
         _, dims = concept_latents(latents, batch.labels, view.blocks)

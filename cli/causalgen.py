@@ -71,6 +71,14 @@ def progress_bar(total: int, label: str):
         yield bar.update
 
 
+def check_png(out: Path) -> None:
+    """Refuse a PNG output whose name or directory cannot work, before any work is done."""
+    if out.suffix.lower() != ".png":
+        raise CausalgenError(f"--out {out}: give a .png file name.")
+    if not out.parent.exists():
+        raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
+
+
 def generation_options(f: Callable) -> Callable:
     opts = [
         click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=1),
@@ -159,6 +167,8 @@ def scene(spec_file: Path, **kw: Any) -> None:
     if kw.pop("spec_path", None) is not None:
         raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
     loaded = load_spec(spec_file)
+    if kw.get("out") is None and loaded.scene_kwargs:  # a custom scene: name the file after it
+        kw["out"] = Path(f"{spec_file.stem}.h5")
     _generate(loaded.scene_id, loaded.scm, loaded.scene_kwargs, **kw)
 
 
@@ -232,6 +242,7 @@ def show(path: Path, out: Path | None, n: int, cols: int, seed: int, counterfact
     from causalgen.preview import preview_grid
 
     out = out or path.with_suffix(".png")
+    check_png(out)
     preview_grid(path, n=n, cols=cols, seed=seed, counterfactual=counterfactual).save(out)
     click.echo(f"wrote {out}")
 

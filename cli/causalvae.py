@@ -172,6 +172,8 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
     from causalvae.visualise import intervention_grid
 
     out = out or run_dir / "interventions.png"
+    if out.suffix.lower() != ".png" or not out.parent.exists():
+        raise UserError(f"--out {out}: give a .png file in an existing directory")
     intervention_grid(run_dir, data, index=index, steps=steps).save(out)
     click.echo(f"wrote {out}")
 

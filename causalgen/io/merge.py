@@ -40,6 +40,13 @@ def _check(shards: list[Dataset]) -> list[Dataset]:
                     f"{d.path} differs from {shards[0].path} in {key!r}; shards must come from the "
                     "same generation command (same scene, spec, seed, size and N)."
                 )
+        cf_a = shards[0].counterfactual.intervention if shards[0].counterfactual else None
+        cf_b = d.counterfactual.intervention if d.counterfactual else None
+        if cf_a != cf_b:
+            raise DatasetError(
+                f"{d.path} has counterfactual {cf_b}, {shards[0].path} has {cf_a}; shards must "
+                "come from the same generation command."
+            )
         if d.shard["count"] != count:  # type: ignore[index]
             raise DatasetError(f"{d.path} is a shard of {d.shard['count']}, not {count}.")  # type: ignore[index]
     index = sorted(d.shard["index"] for d in shards)  # type: ignore[index]

@@ -161,3 +161,15 @@ def test_last_block_shorter_than_a_chunk(tmp_path: Path, n: int) -> None:
                           np.random.default_rng([4, (n - 1) // BLOCK_SIZE]))
         img = scenes.make("pendulum-v1").render({k: v[-1:] for k, v in last.as_dict().items()}, 32)
         assert np.array_equal(d.images[n - 1], img[0])
+
+
+def test_merge_refuses_shards_with_different_counterfactuals(tmp_path: Path) -> None:
+    a = generate("pendulum-v1", tmp_path / "a.h5", n=600, size=32, workers=1, shard=(1, 2))
+    b = generate("pendulum-v1", tmp_path / "b.h5", n=600, size=32, workers=1, shard=(2, 2),
+                 counterfactual={"light_angle": 90.0})
+    with pytest.raises(DatasetError, match="counterfactual"):
+        merge_shards([a, b], tmp_path / "m.h5")
+    with pytest.raises(SpecError, match="at least one variable"):
+        generate("pendulum-v1", tmp_path / "x.h5", n=10, intervention_mix=0.5,
+                 do={"pendulum_angle": 0.0, "light_angle": 90.0, "shadow_length": 3.0,
+                     "shadow_position": 10.0})

@@ -101,3 +101,21 @@ def test_experiment_refuses_a_run_with_another_config(tmp_path: Path) -> None:
     assert invoke(*base)[0] == 0
     code, text = invoke(*base, "--set", "betavae.beta=8")
     assert code == 2 and "another config" in text and "beta" in text
+
+
+def test_experiment_refuses_runs_of_other_data_and_bad_set_before_work(tmp_path: Path) -> None:
+    base = ["experiment", "pendulum-v1", "--seeds", "1", "--models", "betavae", "--epochs", "1",
+            "--image-size", "32", "--batch-size", "32", "--device", "cpu",
+            "--out", str(tmp_path / "exp")]
+    assert invoke(*base, "--n", "200")[0] == 0
+    code, text = invoke(*base, "--n", "300")  # another dataset: the old run must not be reused
+    assert code == 2 and "was trained on" in text
+    code, text = invoke("experiment", "pendulum-v1", "--set", "nosuch=1", "--out",
+                        str(tmp_path / "bad"))
+    assert code == 2 and not (tmp_path / "bad").exists()
+
+
+def test_intervene_index_out_of_range(tiny_run: tuple[Path, Path]) -> None:
+    _, run = tiny_run
+    code, text = invoke("intervene", str(run), "--index", "99999")
+    assert code == 2 and "outside" in text and "Traceback" not in text
