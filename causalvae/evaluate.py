@@ -98,8 +98,7 @@ class ModelView:
         self.size = run.config.model.image_size
         self.batch = batch
         self.n = len(run.variable_names)
-        self.blocks = getattr(self.model, "k", None) if self.model.name != "betavae" and \
-            self.model.name != "chyvae" else None
+        self.blocks = self.model.k if self.model.concept_blocks else None
 
     def _inputs(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = to_model_input(torch.from_numpy(np.ascontiguousarray(images)), self.device, self.size)

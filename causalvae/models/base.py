@@ -51,6 +51,9 @@ class BaseVAE(nn.Module):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     uses_labels: ClassVar[bool] = False  # the encoder sees u (and the prior may depend on it)
     has_causal_layer: ClassVar[bool] = False
+    # the latent is n concept blocks of k dims (block i belongs to label i); evaluation reads
+    # concept i from block i, and matches latents to labels for models without blocks
+    concept_blocks: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -121,6 +121,7 @@ class _CausalBase(BaseVAE):
 
     config: _CausalCore
     has_causal_layer = True
+    concept_blocks = True
     accepts_interventions = True  # forward takes the (B, n) do() mask as a third argument
 
     def __init__(self, config: _CausalCore, initial_adjacency: np.ndarray | None = None) -> None:

@@ -27,6 +27,7 @@ class ConditionVAE(BaseVAE):
 
     config: ConditionVAEConfig
     uses_labels = True
+    concept_blocks = True
 
     def regulariser(self, mu: Tensor, logvar: Tensor, z: Tensor,
                     u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
