@@ -38,11 +38,9 @@ def counterfactual_truth(ds: Dataset, indices: Sequence[int] | np.ndarray,
     factual = Samples(scm.names, ds.labels[sorted_idx].astype(np.float64),
                       ds.noise[sorted_idx].astype(np.float64))
     m = len(idx)
-    forced = {}
-    for k, v in intervention.items():
-        col = np.broadcast_to(np.asarray(v, dtype=np.float64), (m,))[order]
-        var = scm.variable(k)
-        forced[k] = np.clip(col, var.low, var.high) if clip else col
+    # one value per sample, reordered like the rows; with clip, the SCM clips forced values too
+    forced = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (m,))[order]
+              for k, v in intervention.items()}
     values = scm.counterfactual_columns(factual, forced, clip=clip).values
     images = scene.render(dict(zip(scm.names, values.T, strict=True)), size or ds.image_size)
     return images[inverse], values[inverse]

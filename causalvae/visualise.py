@@ -52,16 +52,14 @@ def intervention_grid(run_dir: str | os.PathLike, data: str | os.PathLike | None
         if index is not None and not 0 <= index < ds.n:
             raise CausalvaeError(f"--index {index} is outside the file's 0..{ds.n - 1}")
         batch = _select(ds, 500, seed)
-        latents = view.representation(batch.images, batch.labels)
-        _, dims = concept_latents(latents, batch.labels, view.blocks)
         pos = 0 if index is None else int(np.searchsorted(batch.indices, index))
         if index is not None and (pos >= len(batch.indices) or batch.indices[pos] != index):
             batch.indices = np.append(batch.indices, index)
             batch.images = np.concatenate([batch.images, ds.images[index:index + 1]])
             batch.labels = np.concatenate([batch.labels, ds.labels[index:index + 1].astype(float)])
-            latents = view.representation(batch.images, batch.labels)
-            _, dims = concept_latents(latents, batch.labels, view.blocks)
             pos = len(batch.indices) - 1
+        latents = view.representation(batch.images, batch.labels)
+        _, dims = concept_latents(latents, batch.labels, view.blocks)
         calib = calibrate(latents, batch.labels, dims)
         rows: list[tuple[str, np.ndarray]] = []
         for i, name in enumerate(names):

@@ -19,6 +19,7 @@ import numpy as np
 
 from causalgen import __version__
 from causalgen.errors import CausalgenError
+from cli.common import check_png
 
 EXIT_USER = 2
 
@@ -69,14 +70,6 @@ def progress_bar(total: int, label: str):
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
                            show_eta=True) as bar:
         yield bar.update
-
-
-def check_png(out: Path) -> None:
-    """Refuse a PNG output whose name or directory cannot work, before any work is done."""
-    if out.suffix.lower() != ".png":
-        raise CausalgenError(f"--out {out}: give a .png file name.")
-    if not out.parent.exists():
-        raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
 
 
 def generation_options(f: Callable) -> Callable:

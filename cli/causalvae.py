@@ -170,10 +170,10 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
               steps: int) -> None:
     """A grid of do-operations: one row per concept over its range, truth row beneath."""
     from causalvae.visualise import intervention_grid
+    from cli.common import check_png
 
     out = out or run_dir / "interventions.png"
-    if out.suffix.lower() != ".png" or not out.parent.exists():
-        raise UserError(f"--out {out}: give a .png file in an existing directory")
+    check_png(out)  # a CausalgenError: exit 2 like every user mistake
     intervention_grid(run_dir, data, index=index, steps=steps).save(out)
     click.echo(f"wrote {out}")
 

@@ -353,8 +353,6 @@ class SCM:
         Variables that are not descendants of the intervened ones keep their factual values;
         descendants are recomputed by their mechanisms with their own recorded noise.
         """
-        if samples.names != self.names:
-            raise SpecError("samples do not belong to this SCM (variable names differ).")
         if not intervention:
             raise SpecError("a counterfactual needs at least one intervention, e.g. x=1.0.")
         new = self.do(**intervention)
