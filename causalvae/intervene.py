@@ -99,7 +99,13 @@ def do_latents(model: BaseVAE, x: Tensor, u: Tensor | None,
         raise InterventionError(f"concept index {bad} out of range 0..{n - 1}")
     _, _, eps, z = model.infer(x, u)  # (B, n, k) x 2, posterior means
     adj = model.adjacency
-    before = model.mask(z, adj) + eps  # (B, n, k): what the decoder reads without intervention
+    concepts = model.config.decoder_input == "concepts"
+    g = model.mask(z, adj)  # (B, n, k)
+    if concepts:  # the decoder reads z; each unit keeps its residual z_j - g_j(A_j o z)
+        eps = z - g
+        before = z.clone()
+    else:
+        before = g + eps  # (B, n, k): what the decoder reads without intervention
     graph = graph_of(adj.detach().cpu().numpy(), model.config.graph_threshold)
     affected = descendants(graph, interventions) - set(interventions)
     order = topological_order(graph)

@@ -18,7 +18,13 @@ from torch import Tensor
 from causalvae.config import ModelConfig
 from causalvae.errors import ConfigError, InterventionError
 from causalvae.losses import bernoulli_nll, gaussian_nll, kl_std_normal
-from causalvae.models.nets import ConvDecoder, ConvEncoder, MLPEncoder, ReferenceDecoder
+from causalvae.models.nets import (
+    AdditiveConvDecoder,
+    ConvDecoder,
+    ConvEncoder,
+    MLPEncoder,
+    ReferenceDecoder,
+)
 
 __all__ = ["BaseVAE", "VAEOutput", "fp32"]
 
@@ -65,8 +71,11 @@ class BaseVAE(nn.Module):
         if config.arch == "conv":
             self.encoder: nn.Module = ConvEncoder(config.image_size, config.conv_width,
                                                   config.hidden)
-            self.decoder: nn.Module = ConvDecoder(config.image_size, config.conv_width,
-                                                  config.hidden, self.z_dim)
+            self.decoder: nn.Module = (
+                AdditiveConvDecoder(config.image_size, self.n, self.k, config.conv_width,
+                                    config.hidden)
+                if config.decoder == "additive" else
+                ConvDecoder(config.image_size, config.conv_width, config.hidden, self.z_dim))
         else:
             self.encoder = MLPEncoder(config.image_size)
             self.decoder = ReferenceDecoder(config.image_size, self.n, self.k)

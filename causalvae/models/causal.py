@@ -164,6 +164,8 @@ class _CausalBase(BaseVAE):
         """M = (I - A^T)^-1, (n, n), so that z = M eps; with ``keep`` (B, n), 0 where do() set the
         variable, one M per sample (B, n, n) from A with those columns zeroed (z_j = eps_j)."""
         eye = torch.eye(self.n, device=self.adjacency_raw.device)
+        if not self.config.linear_causal_layer:  # z = eps: the mask layer alone is the SCM
+            return eye if keep is None else eye.expand(keep.shape[0], -1, -1)
         adj = self.latent_adjacency().float()
         if keep is None:
             return torch.linalg.inv(eye - adj.t())
@@ -218,6 +220,7 @@ class _CausalBase(BaseVAE):
 
     def forward(self, x: Tensor, u: Tensor | None = None,
                 intervened: Tensor | None = None) -> VAEOutput:
+        cfg = self.config
         keep = self._keep(intervened)  # (B, n) or None
         mu, logvar, eps, z = self.infer(x, u, sample=True, keep=keep)  # (B, n, k) x 4
         with fp32(x):  # latent-space algebra stays in float32 under autocast
@@ -225,7 +228,8 @@ class _CausalBase(BaseVAE):
             g = self.mask(z, self.latent_adjacency())  # (B, n, k): g_i(A_i o z)
             if keep is not None:
                 g = g * keep.unsqueeze(2)  # a do()-set z_j = eps_j has no mechanism
-            z_dec = (g + eps).flatten(1)  # (B, n*k): the mask layer's output
+            # the decoder reads the mask layer's output (the paper) or the concept latents z
+            z_dec = (z if cfg.decoder_input == "concepts" else g + eps).flatten(1)  # (B, n*k)
             kl_eps = kl_std_normal(mu, logvar)  # (B,)
             prior_mu, prior_var = self.prior(u, mu)
             kl_z = causal_kl(mu, logvar, self.causal_matrix(keep), prior_mu, prior_var)  # (B,)
@@ -235,7 +239,6 @@ class _CausalBase(BaseVAE):
             l1 = adj.abs().sum()
         recon = self.decode(z_dec)  # (B, 3, S, S)
         rec = self.reconstruction_loss(recon, x)  # (B,)
-        cfg = self.config
         loss = ((rec + kl_eps + kl_z).mean() + dag + label
                 + cfg.gamma * F.relu(l_m - cfg.kappa_m) + cfg.l1 * l1)
         terms = {"recon": rec.mean(), "kl_eps": kl_eps.mean(), "kl_z": kl_z.mean(), "h_a": h,
@@ -247,6 +250,8 @@ class _CausalBase(BaseVAE):
     @torch.no_grad()
     def decoder_latents(self, x: Tensor, u: Tensor | None = None) -> Tensor:
         _, _, eps, z = self.infer(x, u)
+        if self.config.decoder_input == "concepts":
+            return z.flatten(1)  # (B, n*k)
         return (self.mask(z, self.adjacency) + eps).flatten(1)  # (B, n*k)
 
     @torch.no_grad()

@@ -47,10 +47,11 @@ def test_unknown_model_suggests_a_name() -> None:
         get_model_class("causalvea")
 
 
-@pytest.mark.parametrize("arch", ["conv", "reference"])
+@pytest.mark.parametrize("arch", ["conv", "reference", "conv-additive"])
 @pytest.mark.parametrize("name", ALL)
 def test_forward_backward_shapes_and_finite_terms(name: str, arch: str) -> None:
-    model, _ = make_model(name, f"arch={arch}")
+    extra = ["arch=conv", "decoder=additive"] if arch == "conv-additive" else [f"arch={arch}"]
+    model, _ = make_model(name, *extra)
     x, u = batch()
     out = model(x, u)
     assert out.loss.shape == ()
@@ -70,6 +71,33 @@ def test_conv_architecture_handles_any_size(size: int) -> None:
     model, _ = make_model("betavae", f"image_size={size}")
     out = model(torch.rand(2, 3, size, size))
     assert out.recon.shape == (2, 3, size, size)
+
+
+@pytest.mark.parametrize("size", [32, 40, 64, 100])
+def test_additive_decoder_is_a_sum_of_per_block_decoders(size: int) -> None:
+    """Changing block 0 changes the logits by an amount that does not depend on other blocks."""
+    model, _ = make_model("conditionvae", "decoder=additive", f"image_size={size}")
+    g = torch.Generator().manual_seed(3)
+    z, z_other = torch.randn(2, N * K, generator=g), torch.randn(2, N * K, generator=g)
+    swapped = z.clone()
+    swapped[:, :K] = z_other[:, :K]  # block 0 from z_other, the rest from z
+    y, y_swapped = z_other.clone(), z_other.clone()
+    y_swapped[:, :K] = z[:, :K]  # and the reverse
+    with torch.no_grad():
+        d1 = model.decode(z) - model.decode(swapped)
+        d2 = model.decode(y_swapped) - model.decode(y)
+        joint, _ = make_model("conditionvae", f"image_size={size}")
+        e1 = joint.decode(z) - joint.decode(swapped)
+        e2 = joint.decode(y_swapped) - joint.decode(y)
+    assert model.decode(z).shape == (2, 3, size, size)
+    assert d1.abs().max() > 1e-4  # block 0 matters
+    torch.testing.assert_close(d1, d2, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(e1, e2, atol=1e-5)  # the joint decoder is not additive
+
+
+def test_decoder_choice_is_checked() -> None:
+    with pytest.raises(ConfigError, match="decoder='sum' is not one of joint, additive"):
+        make_model("betavae", "decoder=sum")
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -220,15 +248,37 @@ def test_label_mechanisms_are_lipschitz_in_each_gated_input() -> None:
         assert (change <= adj[i].abs() * 0.5 + 1e-5).all()
 
 
-def chain_model():
+def chain_model(name: str = "causalvae"):
     adj = np.zeros((N + 1, N + 1), np.float32)
     adj[0, 1] = adj[1, 2] = 1.0  # 0 -> 1 -> 2, and 3 isolated
-    cfg = apply_overrides(RunConfig.default("causalvae"),
+    cfg = apply_overrides(RunConfig.default(name),
                           ["image_size=32", "conv_width=8", f"n_concepts={N + 1}"])
     torch.manual_seed(0)
-    model = build_model("causalvae", cfg.model, initial_adjacency=adj).eval()
+    model = build_model(name, cfg.model, initial_adjacency=adj).eval()
     g = torch.Generator().manual_seed(3)
     return model, torch.rand(B, 3, S, S, generator=g), torch.randn(B, N + 1, generator=g)
+
+
+def test_causalvae_int_decodes_the_concepts_without_a_linear_causal_layer() -> None:
+    model, x, u = chain_model("causalvae-int")
+    assert not model.config.linear_causal_layer and model.config.decoder_input == "concepts"
+    mu, _, eps, z = model.infer(x, u)
+    assert torch.equal(z, eps) and torch.equal(model.causal_matrix(), torch.eye(N + 1))
+    assert torch.equal(model.decoder_latents(x, u), z.flatten(1))  # the decoder reads z
+    assert torch.equal(model.representation(x, u), z.flatten(1))
+    # do() with each concept's own value changes nothing: every unit keeps its residual
+    before, after = do_latents(model, x, u, {0: z[:, 0]})
+    torch.testing.assert_close(after, before)
+    before, after = do_latents(model, x, u, {0: 2.0})
+    g = model.mask(after, model.adjacency)
+    # the child follows its mechanism: z1' - g1(z') = z1 - g1(z) (the unit's residual)
+    torch.testing.assert_close(after[:, 1] - g[:, 1],
+                               before[:, 1] - model.mask(before, model.adjacency)[:, 1])
+    assert not torch.allclose(before[:, 2], after[:, 2])  # grandchild moves too
+    assert torch.equal(before[:, 3], after[:, 3])  # unrelated: untouched
+    # the paper formulation keeps its linear causal layer
+    paper, _, _ = chain_model()
+    assert not torch.equal(paper.causal_matrix(), torch.eye(N + 1))
 
 
 def test_do_changes_only_descendants() -> None:
