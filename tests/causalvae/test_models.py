@@ -262,7 +262,7 @@ def chain_model(name: str = "causalvae"):
 def test_causalvae_int_decodes_the_concepts_without_a_linear_causal_layer() -> None:
     model, x, u = chain_model("causalvae-int")
     assert not model.config.linear_causal_layer and model.config.decoder_input == "concepts"
-    mu, _, eps, z = model.infer(x, u)
+    _, _, eps, z = model.infer(x, u)
     assert torch.equal(z, eps) and torch.equal(model.causal_matrix(), torch.eye(N + 1))
     assert torch.equal(model.decoder_latents(x, u), z.flatten(1))  # the decoder reads z
     assert torch.equal(model.representation(x, u), z.flatten(1))
