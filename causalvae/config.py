@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from causalvae.errors import ConfigError
 
@@ -190,6 +190,9 @@ class _CausalCore(ModelConfig):
     threshold_rule: str = "relative"
     decoder_input: str = "mask"
     linear_causal_layer: bool = True
+    # keys added after configs were first saved, with the behaviour of configs that lack them
+    LEGACY_VALUES: ClassVar[dict[str, Any]] = {"decoder_input": "mask",
+                                               "linear_causal_layer": True}
 
     def edge_threshold(self) -> float | None:
         """The threshold to turn |A| into a graph: None = ``default_threshold(A)`` (relative)."""
@@ -407,6 +410,9 @@ def _from_fields(cls: type, values: dict[str, Any], section: str) -> Any:
         if key not in types_:
             raise ConfigError(_unknown_key_message(f"{section}.{key}", key, list(types_)))
     kwargs = {key: _coerce(key, value, types_[key]) for key, value in values.items()}
+    # a saved config lacking a key added later predates it: it ran with the old behaviour
+    for key, value in getattr(cls, "LEGACY_VALUES", {}).items():
+        kwargs.setdefault(key, value)
     return cls(**kwargs)
 
 

@@ -389,3 +389,14 @@ def test_set_parses_types_sections_and_model_switch() -> None:
     assert cfg.train.model == "betavae" and cfg.model.beta == 8.0
     assert cfg.model.image_size == 48 and cfg.train.lr == 3e-4
     assert not hasattr(cfg.model, "alpha")  # the switched config class drops causalvae's keys
+
+
+def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
+    """A causalvae-int run saved before linear_causal_layer / decoder_input existed ran with
+    the paper's causal layer and mask-layer decoding: loading it must not switch them."""
+    saved = RunConfig.default("causalvae-int").to_dict()
+    del saved["model"]["linear_causal_layer"], saved["model"]["decoder_input"]
+    old = RunConfig.from_dict(saved).model
+    assert old.linear_causal_layer and old.decoder_input == "mask"
+    now = RunConfig.from_dict(RunConfig.default("causalvae-int").to_dict()).model
+    assert not now.linear_causal_layer and now.decoder_input == "concepts"
