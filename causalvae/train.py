@@ -43,7 +43,7 @@ from causalvae.checkpoint import (
 from causalvae.config import RunConfig
 from causalvae.data import CausalDataset, EpochBatchSampler, LabelStats, collate_batch
 from causalvae.data import to_model_input as _to_input
-from causalvae.errors import DataError, DivergenceError
+from causalvae.errors import CheckpointError, DataError, DivergenceError
 from causalvae.models import build_model, get_model_class
 from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
@@ -370,6 +370,22 @@ class Trainer:
         save_grid(self.run_dir / "recon.png", [x, recon])
 
 
+def _check_resume_data(out: Path, data: Path) -> None:
+    """Refuse to resume on another file than the run's recorded dataset while that file exists
+    (a moved dataset is accepted: its variables are checked against the run's anyway)."""
+    try:
+        recorded = json.loads((out / "run.json").read_text()).get("data")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not recorded or not Path(recorded).exists():
+        return
+    if not data.exists() or not os.path.samefile(recorded, data):
+        raise CheckpointError(
+            f"{out} was trained on {recorded}, not on {data}; resume it with that file, or "
+            "train on the new data into another --out"
+        )
+
+
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,
           overrides: list[str] | None = None) -> TrainResult:
     """Train on a causalgen file into ``config.train.out`` (resuming from its checkpoint).
@@ -385,6 +401,7 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
                                RESUMABLE_KEYS)
         config.train.out = str(out)
         stats, names = LabelStats.from_dict(state["label_stats"]), state["variable_names"]
+        _check_resume_data(out, Path(data_path))
     budget = config.train.memory_budget_gb
     train_ds = CausalDataset(data_path, "train", label_stats=stats, expect_variables=names,
                              memory_budget_gb=budget)

@@ -19,6 +19,12 @@ do() set in each sample. With ``intervention_mask`` those equations are cut in t
 label term drops them, the causal layer zeroes their columns of A so z_j = eps_j, l_m drops them);
 otherwise the mask is ignored. ``causalvae-int`` is CausalVAE with the settings that recover the
 graph from such data (see :class:`causalvae.config.CausalVAEIntConfig`).
+
+Two switches change the latent side (both on the paper's side by default): without
+``linear_causal_layer`` step 2 is z = eps (the mask layer alone carries the mechanisms), and
+``decoder_input="concepts"`` decodes z instead of the mask layer's output; do() then sets z_i
+and recomputes each descendant as z_j' = g_j(A_j o z') + (z_j - g_j(A_j o z)), keeping the
+unit's residual. causalvae-int uses both.
 """
 
 from __future__ import annotations

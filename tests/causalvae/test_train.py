@@ -65,6 +65,22 @@ def test_resume_reproduces_the_next_steps_exactly(tiny_h5, make_config, tmp_path
         [stable(r) for r in rows(tmp_path / "full" / "metrics.jsonl")]
 
 
+def test_resume_refuses_another_dataset_but_follows_a_moved_one(tiny_h5, make_config,
+                                                                tmp_path) -> None:
+    out = tmp_path / "run"
+    train(make_config("betavae", "epochs=1", out=out), tiny_h5)
+    other = tmp_path / "other.h5"  # the same variables, but another file
+    other.write_bytes(tiny_h5.read_bytes())
+    with pytest.raises(CheckpointError, match=r"was trained on .*tiny\.h5, not on .*other\.h5"):
+        train(make_config("betavae", out=out), other, resume=True, overrides=["epochs=2"])
+    assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1  # nothing was touched
+    moved = tmp_path / "moved.h5"
+    moved.write_bytes(tiny_h5.read_bytes())
+    (out / "run.json").write_text(json.dumps({"data": str(tmp_path / "gone.h5")}))
+    result = train(make_config("betavae", out=out), moved, resume=True, overrides=["epochs=2"])
+    assert result.epochs == 2
+
+
 def test_ctrl_c_saves_and_resume_continues_mid_epoch(tiny_h5, make_config, tmp_path,
                                                      monkeypatch) -> None:
     full = train(make_config("betavae", out=tmp_path / "full"), tiny_h5)
