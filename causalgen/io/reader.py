@@ -4,13 +4,18 @@
 a schema this version reads, and was completed by its writer. Each refusal says what the file is
 and what to do. Labels, noise and split are small and loaded eagerly; images stay on disk as an
 ``h5py.Dataset`` so that a 500k-image file opens instantly.
+
+A file that passes those checks but was damaged or edited by hand (an attribute that is not
+JSON, of the wrong type, a variable entry with unknown keys, an adjacency whose shape does not
+match the variables, datasets of inconsistent shapes) is refused with a :class:`DatasetError`
+naming the file, the attribute and the problem, never with a raw ``KeyError`` or ``ValueError``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,20 +26,105 @@ import numpy as np
 from causalgen.errors import DatasetError
 from causalgen.io import schema as S
 
+_FIX = "regenerate the file with causalgen, or restore the attribute from an intact copy"
+_VARIABLE_KEYS = tuple(fld.name for fld in fields(S.VariableInfo))
 
-def _attr_str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+
+def _damaged(path: Path, key: str, problem: str) -> DatasetError:
+    """The error for a file whose attribute ``key`` is unusable: names file, attribute, fix."""
+    return DatasetError(f"{path} is damaged: its attribute {key!r} {problem}; {_FIX}.")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _describe(value: Any) -> str:
+    """A short description of an attribute value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype} with shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Attrs:
+    """Typed access to the attributes of one HDF5 object; every failure is a DatasetError."""
+
+    def __init__(self, obj: h5py.File | h5py.Group, path: Path, prefix: str = "") -> None:
+        self.attrs = obj.attrs
+        self.path = path
+        self.prefix = prefix  # "counterfactual/" for the attributes of that group
+
+    def error(self, key: str, problem: str) -> DatasetError:
+        return _damaged(self.path, self.prefix + key, problem)
+
+    def raw(self, key: str, default: Any = None, required: bool = True) -> Any:
+        if key not in self.attrs:
+            if required:
+                raise self.error(key, "is missing")
+            return default
+        try:
+            return self.attrs[key]
+        except (OSError, TypeError, ValueError) as exc:  # unreadable / unsupported HDF5 type
+            raise self.error(key, f"cannot be read ({exc})") from None
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.raw(key, default, required=default is None)
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, bytes):
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                raise self.error(key, "is not valid UTF-8 text") from None
+        if not isinstance(value, str):
+            raise self.error(key, f"should be text but is {_describe(value)}")
+        return value
+
+    def json(self, key: str, kind: type, default: str | None = None) -> Any:
+        text = self.text(key, default)
+        try:
+            value = json.loads(text)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise self.error(key, f"is not valid JSON ({exc}): {_describe(text)}") from None
+        if not isinstance(value, kind):
+            expected = {dict: "a JSON object", list: "a JSON list"}.get(kind, kind.__name__)
+            raise self.error(key, f"should be {expected} but is {_describe(value)}")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self.raw(key)
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if not _is_integer(value):
+            raise self.error(key, f"should be an integer but is {_describe(value)}")
+        return int(value)
+
+
+def _complete(value: Any) -> bool:
+    try:
+        return bool(value)
+    except (TypeError, ValueError):  # e.g. an array: not the True the writer sets
+        return False
 
 
 def check_file(f: h5py.File, path: Path) -> None:
     """Raise DatasetError unless ``f`` is a complete causalgen file of a schema we read."""
-    fmt = _attr_str(f.attrs.get(S.ATTR_FORMAT, ""))
-    if fmt != S.FORMAT_NAME:
+    fmt = f.attrs.get(S.ATTR_FORMAT, "")
+    fmt = fmt.decode(errors="replace") if isinstance(fmt, bytes) else fmt
+    if not isinstance(fmt, str) or fmt != S.FORMAT_NAME:
         raise DatasetError(
             f"{path} is an HDF5 file but not a causalgen dataset (format attribute {fmt!r}); "
             "generate one with `causalgen pendulum --out FILE` or `causalgen scene SPEC.toml`."
         )
-    version = int(f.attrs.get(S.ATTR_SCHEMA_VERSION, -1))
+    version = f.attrs.get(S.ATTR_SCHEMA_VERSION, -1)
+    version = int(version) if _is_integer(version) else -1
     if version > S.SCHEMA_VERSION:
         raise DatasetError(
             f"{path} uses schema version {version}, newer than the {S.SCHEMA_VERSION} this "
@@ -42,7 +132,7 @@ def check_file(f: h5py.File, path: Path) -> None:
         )
     if version < 1:
         raise DatasetError(f"{path} has no valid schema_version attribute; regenerate it.")
-    if not bool(f.attrs.get(S.ATTR_COMPLETE, False)) or path.name.endswith(S.PARTIAL_SUFFIX):
+    if not _complete(f.attrs.get(S.ATTR_COMPLETE, False)) or path.name.endswith(S.PARTIAL_SUFFIX):
         raise DatasetError(
             f"{path} is incomplete: its writer did not finish (interrupted or failed). "
             "Delete it and generate it again."
@@ -51,6 +141,90 @@ def check_file(f: h5py.File, path: Path) -> None:
     missing += [k for k in (S.IMAGES, S.LABELS, S.NOISE, S.SPLIT) if k not in f]
     if missing:
         raise DatasetError(f"{path} lacks {', '.join(missing)}; it is damaged. Regenerate it.")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+_VARIABLE_TYPES = (("name", _is_text, "text"), ("unit", _is_text, "text"),
+                   ("low", _is_number, "a number"), ("high", _is_number, "a number"))
+
+
+def _variables(a: _Attrs) -> list[S.VariableInfo]:
+    """The ``variables`` attribute: a JSON list of {"name", "unit", "low", "high"} objects."""
+    out = []
+    for i, entry in enumerate(a.json(S.ATTR_VARIABLES, list)):
+        if not isinstance(entry, dict):
+            raise a.error(S.ATTR_VARIABLES,
+                          f"entry {i} should be a JSON object but is {_describe(entry)}")
+        unknown = ", ".join(repr(k) for k in sorted(set(entry) - set(_VARIABLE_KEYS)))
+        if unknown:
+            raise a.error(S.ATTR_VARIABLES, f"entry {i} has unknown key(s) {unknown} "
+                                             f"(allowed: {', '.join(_VARIABLE_KEYS)})")
+        if "name" not in entry:
+            raise a.error(S.ATTR_VARIABLES, f"entry {i} lacks the required key 'name'")
+        for key, ok, kind in _VARIABLE_TYPES:
+            if key in entry and not ok(entry[key]):
+                raise a.error(S.ATTR_VARIABLES, f"entry {i} has {key} = "
+                                                 f"{_describe(entry[key])}, which is not {kind}")
+        out.append(S.VariableInfo(**entry))
+    return out
+
+
+def _adjacency(a: _Attrs, v: int) -> np.ndarray:
+    """The ``adjacency`` attribute: 0/1 integers of shape (V, V), V = number of variables."""
+    raw = a.raw(S.ATTR_ADJACENCY)
+    value = np.asarray(raw)
+    if value.dtype.kind not in "biu":
+        raise a.error(S.ATTR_ADJACENCY,
+                      f"should be an integer (V, V) matrix but is {_describe(raw)}")
+    if value.shape != (v, v):
+        raise a.error(S.ATTR_ADJACENCY, f"has shape {value.shape}, but the file has {v} variables, "
+                                         f"so it should be {(v, v)}")
+    if not np.isin(value, (0, 1)).all():
+        raise a.error(S.ATTR_ADJACENCY, "should hold only 0 and 1 (edge row -> column)")
+    return value.astype(np.int8)
+
+
+def _shard(a: _Attrs) -> dict:
+    """The ``shard`` attribute: a JSON object with integer index, count, start and stop."""
+    shard = a.json(S.ATTR_SHARD, dict)
+    for key in ("index", "count", "start", "stop"):
+        if not _is_integer(shard.get(key)):
+            raise a.error(S.ATTR_SHARD, f"should have an integer {key!r} but has "
+                                         f"{_describe(shard.get(key))}")
+    return shard
+
+
+def _bad_shape(path: Path, key: str, shape: tuple, expected: str) -> DatasetError:
+    return DatasetError(
+        f"{path} is damaged: its dataset {key!r} has shape {shape}, expected {expected}; "
+        "regenerate the file with causalgen."
+    )
+
+
+def _dataset(g: h5py.Group, key: str, path: Path, where: str = "") -> h5py.Dataset:
+    """``g[key]`` as a dataset; a missing entry or a group in its place is a DatasetError."""
+    obj = g.get(key)
+    if not isinstance(obj, h5py.Dataset):
+        problem = "is missing" if obj is None else "is not a dataset"
+        raise DatasetError(f"{path} is damaged: its dataset {where + key!r} {problem}; "
+                           "regenerate the file with causalgen.")
+    return obj
+
+
+def _read(g: h5py.Group, key: str, path: Path, shape: tuple[int, ...],
+          where: str = "") -> np.ndarray:
+    """Load the small dataset ``g[key]``, checking its shape against the file's N and V."""
+    d = _dataset(g, key, path, where)
+    if d.shape != shape:
+        raise _bad_shape(path, where + key, d.shape, str(shape))
+    try:
+        return d[...]
+    except (OSError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{path} is damaged: its dataset {where + key!r} cannot be read "
+                           f"({exc}); regenerate the file with causalgen.") from None
 
 
 @dataclass
@@ -92,34 +266,50 @@ class Dataset:
             raise
 
     def _load(self) -> None:
-        f = self.file
-        self.images: h5py.Dataset = f[S.IMAGES]  # (N, H, W, 3) uint8, on disk
-        self.labels: np.ndarray = f[S.LABELS][...]  # (N, V) float32
-        self.noise: np.ndarray = f[S.NOISE][...]  # (N, V) float32
-        self.split: np.ndarray = f[S.SPLIT][...]  # (N,) uint8
+        f, path = self.file, self.path
+        a = _Attrs(f, path)
+        self.variables = _variables(a)
+        v = len(self.variables)
+        self.adjacency: np.ndarray = _adjacency(a, v)
+        self.images: h5py.Dataset = _dataset(f, S.IMAGES, path)  # (N, H, W, 3) uint8, on disk
+        if self.images.ndim != 4 or self.images.shape[-1] != 3:
+            raise _bad_shape(path, S.IMAGES, self.images.shape, "(N, H, W, 3)")
+        n = int(self.images.shape[0])
+        self.labels: np.ndarray = _read(f, S.LABELS, path, (n, v))  # (N, V) float32
+        self.noise: np.ndarray = _read(f, S.NOISE, path, (n, v))  # (N, V) float32
+        self.split: np.ndarray = _read(f, S.SPLIT, path, (n,))  # (N,) uint8
         # (N, V) uint8, 1 = intervened; None for files without per-sample interventions
-        self.intervened: np.ndarray | None = f[S.INTERVENED][...] if S.INTERVENED in f else None
-        mix = f.attrs.get(S.ATTR_INTERVENTION_MIX)
-        self.intervention_mix: dict | None = json.loads(_attr_str(mix)) if mix is not None else None
-        self.variables = [S.VariableInfo(**v) for v in json.loads(_attr_str(f.attrs[S.ATTR_VARIABLES]))]
-        self.adjacency: np.ndarray = np.asarray(f.attrs[S.ATTR_ADJACENCY], dtype=np.int8)
-        self.scene = _attr_str(f.attrs[S.ATTR_SCENE])
-        self.scene_entry = _attr_str(f.attrs.get(S.ATTR_SCENE_ENTRY, self.scene))
-        self.scene_kwargs: dict = json.loads(_attr_str(f.attrs.get(S.ATTR_SCENE_KWARGS, "{}")))
-        self.spec_json = _attr_str(f.attrs[S.ATTR_SCM])
-        self.intervention: dict = json.loads(_attr_str(f.attrs[S.ATTR_INTERVENTION]))
-        self.seed = int(f.attrs[S.ATTR_SEED])
-        self.generator_version = _attr_str(f.attrs[S.ATTR_GENERATOR_VERSION])
-        shard = f.attrs.get(S.ATTR_SHARD)
-        self.shard: dict | None = json.loads(_attr_str(shard)) if shard is not None else None
+        self.intervened: np.ndarray | None = (
+            _read(f, S.INTERVENED, path, (n, v)) if S.INTERVENED in f else None
+        )
+        self.intervention_mix: dict | None = (
+            a.json(S.ATTR_INTERVENTION_MIX, dict) if S.ATTR_INTERVENTION_MIX in f.attrs else None
+        )
+        self.scene = a.text(S.ATTR_SCENE)
+        self.scene_entry = a.text(S.ATTR_SCENE_ENTRY, default=self.scene)
+        self.scene_kwargs: dict = a.json(S.ATTR_SCENE_KWARGS, dict, default="{}")
+        self.spec_json = a.text(S.ATTR_SCM)
+        self.intervention: dict = a.json(S.ATTR_INTERVENTION, dict)
+        self.seed = a.integer(S.ATTR_SEED)
+        self.generator_version = a.text(S.ATTR_GENERATOR_VERSION)
+        self.shard: dict | None = _shard(a) if S.ATTR_SHARD in f.attrs else None
         self.counterfactual: CounterfactualData | None = None
         if S.COUNTERFACTUAL in f:
             g = f[S.COUNTERFACTUAL]
+            if not isinstance(g, h5py.Group):
+                raise DatasetError(
+                    f"{path} is damaged: {S.COUNTERFACTUAL!r} should be a group of datasets but "
+                    "is not; regenerate the file with causalgen."
+                )
+            where = f"{S.COUNTERFACTUAL}/"
+            images = _dataset(g, S.IMAGES, path, where)
+            if images.shape != self.images.shape:
+                raise _bad_shape(path, where + S.IMAGES, images.shape, str(self.images.shape))
             self.counterfactual = CounterfactualData(
-                images=g[S.IMAGES],
-                labels=g[S.LABELS][...],
-                noise=g[S.NOISE][...],
-                intervention=json.loads(_attr_str(g.attrs[S.ATTR_INTERVENTION])),
+                images=images,
+                labels=_read(g, S.LABELS, path, (n, v), where),
+                noise=_read(g, S.NOISE, path, (n, v), where),
+                intervention=_Attrs(g, path, where).json(S.ATTR_INTERVENTION, dict),
             )
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,6 +66,95 @@ def test_refuses_missing_foreign_newer_incomplete(tmp_path: Path) -> None:
     with h5py.File(p, "a") as f:
         f.attrs[S.ATTR_COMPLETE] = False
     with pytest.raises(DatasetError, match="incomplete"):
+        open_dataset(p)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One freshly written small file; tests damage copies of it."""
+    return small(tmp_path_factory.mktemp("pristine") / "good.h5")
+
+
+def damaged(pristine: Path, tmp_path: Path, edit, name: str = "damaged.h5") -> Path:
+    """A copy of ``pristine`` with ``edit(h5py.File)`` applied in "r+" mode."""
+    p = Path(shutil.copy(pristine, tmp_path / name))
+    with h5py.File(p, "r+") as f:
+        edit(f)
+    return p
+
+
+def _set(key: str, value):
+    def edit(f: h5py.File) -> None:
+        f.attrs[key] = value
+    return edit
+
+
+def _variables_with(**extra):
+    entries = [{**v.to_dict(), **extra} if i == 1 else v.to_dict() for i, v in enumerate(VARS)]
+    return _set(S.ATTR_VARIABLES, json.dumps(entries))
+
+
+@pytest.mark.parametrize(
+    ("edit", "attr", "problem"),
+    [
+        (lambda f: f.attrs.__delitem__(S.ATTR_VARIABLES), "variables", "lacks variables"),
+        (_set(S.ATTR_VARIABLES, "not json ["), "'variables'", "is not valid JSON"),
+        (_set(S.ATTR_VARIABLES, json.dumps({"a": 1})), "'variables'", "should be a JSON list"),
+        (_set(S.ATTR_VARIABLES, np.arange(3)), "'variables'", "should be text"),
+        (_set(S.ATTR_VARIABLES, json.dumps(["a", "b"])), "'variables'",
+         "entry 0 should be a JSON object"),
+        (_variables_with(colour="red"), "'variables'", "entry 1 has unknown key(s) 'colour'"),
+        (_set(S.ATTR_VARIABLES, json.dumps([{"unit": "m"}, {"name": "b"}])), "'variables'",
+         "lacks the required key 'name'"),
+        (_variables_with(low="zero"), "'variables'", "entry 1 has low = 'zero'"),
+        (_set(S.ATTR_ADJACENCY, np.zeros((3, 3), np.int8)), "'adjacency'",
+         "has shape (3, 3), but the file has 2 variables"),
+        (_set(S.ATTR_ADJACENCY, "[[0, 1], [0, 0]]"), "'adjacency'", "should be an integer"),
+        (_set(S.ATTR_ADJACENCY, np.array([[0, 7], [0, 0]], np.int8)), "'adjacency'",
+         "only 0 and 1"),
+        (_set(S.ATTR_SEED, "five"), "'seed'", "should be an integer but is 'five'"),
+        (_set(S.ATTR_SEED, 5.5), "'seed'", "should be an integer"),
+        (_set(S.ATTR_INTERVENTION, "do(a=1)"), "'intervention'", "is not valid JSON"),
+        (_set(S.ATTR_INTERVENTION, "[1, 2]"), "'intervention'", "should be a JSON object"),
+        (_set(S.ATTR_SCENE_KWARGS, "{oops"), "'scene_kwargs'", "is not valid JSON"),
+        (_set(S.ATTR_SHARD, json.dumps({"index": 0})), "'shard'", "integer 'count'"),
+        (_set(S.ATTR_SCENE, 3), "'scene'", "should be text"),
+    ],
+    ids=["variables-missing", "variables-not-json", "variables-not-list", "variables-array",
+         "variable-not-object", "variable-unknown-key", "variable-no-name", "variable-bad-low",
+         "adjacency-shape", "adjacency-text", "adjacency-values", "seed-text", "seed-float",
+         "intervention-not-json", "intervention-not-object", "scene-kwargs-not-json",
+         "shard-incomplete", "scene-not-text"],
+)
+def test_refuses_damaged_attributes(pristine: Path, tmp_path: Path, edit, attr: str,
+                                    problem: str) -> None:
+    p = damaged(pristine, tmp_path, edit)
+    with pytest.raises(DatasetError) as info:
+        open_dataset(p)
+    msg = str(info.value)
+    assert str(p) in msg and attr in msg and problem in msg
+    assert "egenerate" in msg  # says the fix
+    with open_dataset(pristine) as d:  # the original is untouched and still reads
+        assert d.variables == VARS and d.seed == 5 and d.intervention == {}
+
+
+def test_refuses_damaged_datasets_and_counterfactual(pristine: Path, tmp_path: Path) -> None:
+    def short_labels(f: h5py.File) -> None:
+        del f[S.LABELS]
+        f[S.LABELS] = np.zeros((50, 3), np.float32)
+
+    p = damaged(pristine, tmp_path, short_labels)
+    with pytest.raises(DatasetError, match=r"'labels' has shape \(50, 3\), expected \(50, 2\)"):
+        open_dataset(p)
+
+    def bad_counterfactual(f: h5py.File) -> None:
+        g = f.create_group(S.COUNTERFACTUAL)
+        for key in (S.IMAGES, S.LABELS, S.NOISE):
+            g[key] = f[key][...]
+        g.attrs[S.ATTR_INTERVENTION] = "{not json"
+
+    p = damaged(pristine, tmp_path, bad_counterfactual, name="cf.h5")
+    with pytest.raises(DatasetError, match="attribute 'counterfactual/intervention' is not valid"):
         open_dataset(p)
 
 
