@@ -120,7 +120,7 @@ def load_run(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
     path = Path(path)
     ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
     state = load_checkpoint(ckpt)
-    config = RunConfig.from_dict(state["config"])
+    config = RunConfig.from_dict(state["config"], saved=True)
     model = build_model(config.train.model, config.model)
     model.load_state_dict(state["model"])
     model.to(device).eval()

@@ -382,12 +382,16 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+    def from_dict(cls, data: dict[str, Any], saved: bool = False) -> RunConfig:
+        """A config from a (possibly partial) dict; missing keys take the defaults, except with
+        ``saved`` (a config written by a run): keys added after it was written then take the
+        values that reproduce how that run behaved (``LEGACY_VALUES``)."""
         unknown = set(data) - {"train", "model"}
         if unknown:
             raise ConfigError(f"unknown config section(s) {sorted(unknown)}; expected train, model")
         train = _from_fields(TrainConfig, data.get("train", {}), "train")
-        model = _from_fields(_model_config_class(train.model), data.get("model", {}), "model")
+        model = _from_fields(_model_config_class(train.model), data.get("model", {}), "model",
+                             saved)
         return cls(train=train, model=model).validate()
 
     @classmethod
@@ -404,15 +408,15 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def _from_fields(cls: type, values: dict[str, Any], section: str) -> Any:
+def _from_fields(cls: type, values: dict[str, Any], section: str, saved: bool = False) -> Any:
     types_ = _field_types(cls)
     for key in values:
         if key not in types_:
             raise ConfigError(_unknown_key_message(f"{section}.{key}", key, list(types_)))
     kwargs = {key: _coerce(key, value, types_[key]) for key, value in values.items()}
-    # a saved config lacking a key added later predates it: it ran with the old behaviour
-    for key, value in getattr(cls, "LEGACY_VALUES", {}).items():
-        kwargs.setdefault(key, value)
+    if saved:  # a saved config lacking a key added later predates it: it ran the old way
+        for key, value in getattr(cls, "LEGACY_VALUES", {}).items():
+            kwargs.setdefault(key, value)
     return cls(**kwargs)
 
 

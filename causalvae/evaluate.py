@@ -43,6 +43,9 @@ from causalvae.metrics import concept_mic_tic, dci, mig
 
 log = logging.getLogger(__name__)
 EVALUATION_NAME = "evaluation.json"
+# bumped when a metric changes, so `causalvae experiment` redoes older evaluations
+# (2: the label probe became a CNN)
+EVALUATION_VERSION = 2
 PROBE_SIZE = 32  # label probes read images downsampled to this size
 
 
@@ -166,9 +169,10 @@ class LabelProbe:
 
     Images are resized to ``PROBE_SIZE`` (area averaging); three stride-2 3x3 convolutions and
     two linear layers; Adam, mean squared error on labels standardised with the training set's
-    statistics. Seeded, so a probe is the same for every model evaluated on the same file.
-    ``error`` on the ground-truth counterfactual images (``probe_rmse_truth``) is the probe's
-    own floor.
+    statistics. Seeded, so a probe is the same for every model evaluated on the same file on
+    the same machine and thread count (CPU convolutions are not bit-stable across thread
+    counts). ``error`` on the ground-truth counterfactual images (``probe_rmse_truth``) is the
+    probe's own floor.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, epochs: int = 12,
@@ -192,15 +196,16 @@ class LabelProbe:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, epochs=epochs,
                                                     steps_per_epoch=steps_per_epoch)
         self.net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=generator)
-            for s in range(steps_per_epoch):
-                idx = order[s * 64:(s + 1) * 64]
-                loss = torch.nn.functional.mse_loss(self.net(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+        with torch.enable_grad():  # also when the caller is under torch.no_grad()
+            for _ in range(epochs):
+                order = torch.randperm(len(x), generator=generator)
+                for s in range(steps_per_epoch):
+                    idx = order[s * 64:(s + 1) * 64]
+                    loss = torch.nn.functional.mse_loss(self.net(x[idx]), y[idx])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
         self.net.eval()
 
     @staticmethod
@@ -303,6 +308,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         cf = counterfactual_fidelity(view, ds, batch, dims, calib, probe, n_cf, seed)
         true_adj = ds.adjacency
     result: dict[str, Any] = {
+        "evaluation_version": EVALUATION_VERSION,
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
         "variables": run.variable_names, "epoch": run.epoch, "n_eval": len(latents),
         "mic": float(mic["mic"]), "tic": float(mic["tic"]), "tic_norm": float(mic["tic_norm"]),

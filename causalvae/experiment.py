@@ -30,7 +30,7 @@ from causalgen.scm.files import load_spec
 from causalvae.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
-from causalvae.evaluate import EVALUATION_NAME, evaluate
+from causalvae.evaluate import EVALUATION_NAME, EVALUATION_VERSION, evaluate
 from causalvae.models import list_models
 from causalvae.train import train
 
@@ -151,7 +151,7 @@ def _run_state(run_dir: Path, wanted: RunConfig, data: Path) -> str:
             "--out for the changed experiment, or delete that run to retrain it"
         )
     state = load_checkpoint(ckpt)
-    saved = RunConfig.from_dict(state["config"]).to_dict()
+    saved = RunConfig.from_dict(state["config"], saved=True).to_dict()
     want = wanted.to_dict()
     diff = [f"{sec}.{k}: {saved[sec].get(k)!r} -> {want[sec][k]!r}" for sec in want
             for k in want[sec] if k not in RUNTIME_KEYS and saved[sec].get(k) != want[sec][k]]
@@ -190,9 +190,9 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
             train_s = time.perf_counter() - t1
             t2 = time.perf_counter()
             ev_path = run_dir / EVALUATION_NAME
-            if ev_path.exists() and state == "finished":
-                ev = json.loads(ev_path.read_text())
-            else:
+            ev = json.loads(ev_path.read_text()) if ev_path.exists() else {}
+            # an evaluation made by another version of the metrics is redone
+            if state != "finished" or ev.get("evaluation_version") != EVALUATION_VERSION:
                 if on_run:
                     on_run(f"evaluate {model} seed {seed}")
                 ev = evaluate(run_dir, data, n_eval=cfg.n_eval, n_cf=cfg.n_cf, seed=seed,

@@ -4,6 +4,8 @@
 encode, set the latent block z_i of every intervened concept to its value, recompute the
 descendants of the intervened concepts in topological order of the learned graph (edges where
 |A_ij| > ``graph_threshold``) through the mask layer, z_j = g_j(A_j o z) + eps_j, and decode.
+With ``decoder_input="concepts"`` (causalvae-int) the decoder reads z, the mask layer reads A
+restricted to those edges, and eps_j is the unit's residual z_j - g_j(A_j o z) (abduction).
 Concepts that are not descendants keep their latents bit for bit. Values are in the units of the
 latents; for supervised CausalVAE the prior ties z_i to the standardised label u_i, so a value is
 a label in standard deviations from the train mean.
@@ -99,14 +101,15 @@ def do_latents(model: BaseVAE, x: Tensor, u: Tensor | None,
         raise InterventionError(f"concept index {bad} out of range 0..{n - 1}")
     _, _, eps, z = model.infer(x, u)  # (B, n, k) x 2, posterior means
     adj = model.adjacency
-    concepts = model.config.decoder_input == "concepts"
-    g = model.mask(z, adj)  # (B, n, k)
-    if concepts:  # the decoder reads z; each unit keeps its residual z_j - g_j(A_j o z)
-        eps = z - g
+    graph = graph_of(adj.detach().cpu().numpy(), model.config.graph_threshold)
+    if model.config.decoder_input == "concepts":
+        # the decoder reads z; the mechanisms use the thresholded graph's edges only (so the
+        # topological order below is exact), and each unit keeps its residual z_j - g_j(A_j o z)
+        adj = adj * torch.as_tensor(graph, dtype=adj.dtype, device=adj.device)
+        eps = z - model.mask(z, adj)
         before = z.clone()
     else:
-        before = g + eps  # (B, n, k): what the decoder reads without intervention
-    graph = graph_of(adj.detach().cpu().numpy(), model.config.graph_threshold)
+        before = model.mask(z, adj) + eps  # (B, n, k): what the decoder reads
     affected = descendants(graph, interventions) - set(interventions)
     order = topological_order(graph)
     z_new = z.clone()  # (B, n, k): inputs to the g_j

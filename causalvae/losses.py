@@ -104,9 +104,14 @@ def label_gaussian_nll(residual: Tensor, keep: Tensor | None = None,
     return 0.5 * torch.log(mean + floor).sum()
 
 
-def mask_loss(z: Tensor, g: Tensor) -> Tensor:
-    """l_m = sum_i ||z_i - g_i(A_i o z)||^2 per sample -> (B,); z, g are (B, n, k)."""
-    return (z - g).square().flatten(1).sum(1)
+def mask_loss(z: Tensor, g: Tensor, keep: Tensor | None = None) -> Tensor:
+    """l_m = sum_i ||z_i - g_i(A_i o z)||^2 per sample -> (B,); z, g are (B, n, k).
+
+    ``keep`` (B, n) is 0 for equations cut by do() in that sample: they are left out."""
+    sq = (z - g).square()
+    if keep is not None:
+        sq = sq * keep.unsqueeze(2)
+    return sq.flatten(1).sum(1)
 
 
 def causal_kl(mu_eps: Tensor, logvar_eps: Tensor, mix: Tensor, prior_mu: Tensor,

@@ -397,7 +397,8 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
     state = check_run_dir(out, resume)
     stats, names = None, None
     if state is not None:
-        config = resume_config(RunConfig.from_dict(state["config"]), list(overrides or []),
+        config = resume_config(RunConfig.from_dict(state["config"], saved=True),
+                               list(overrides or []),
                                RESUMABLE_KEYS)
         config.train.out = str(out)
         stats, names = LabelStats.from_dict(state["label_stats"]), state["variable_names"]
@@ -409,11 +410,12 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
                             memory_budget_gb=budget)
     trainer = Trainer(config, train_ds, test_ds, run_dir=out, resume_state=state)
     # every check has passed: only now touch the run directory (rank 0 alone under torchrun)
-    if trainer.rt.is_main and state is None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.jsonl").unlink(missing_ok=True)
-        # where the data came from, so `causalvae evaluate RUN_DIR` can find it again
+    if trainer.rt.is_main:
+        if state is None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "metrics.jsonl").unlink(missing_ok=True)
+        else:
+            trim_metrics(out / "metrics.jsonl", int(state["epoch"]))
+        # where the data came from (or moved to), so `causalvae evaluate RUN_DIR` finds it
         (out / "run.json").write_text(json.dumps({"data": str(Path(data_path).resolve())}) + "\n")
-    elif trainer.rt.is_main:
-        trim_metrics(out / "metrics.jsonl", int(state["epoch"]))
     return trainer.fit()

@@ -239,7 +239,7 @@ class _CausalBase(BaseVAE):
             kl_eps = kl_std_normal(mu, logvar)  # (B,)
             prior_mu, prior_var = self.prior(u, mu)
             kl_z = causal_kl(mu, logvar, self.causal_matrix(keep), prior_mu, prior_var)  # (B,)
-            l_m = mask_loss(z, g).mean()  # 0 for cut equations: z_j = eps_j = g_j + eps_j
+            l_m = mask_loss(z, g, keep).mean()  # cut equations are left out
             dag, h = self.dag_term()
             label, label_terms = self.label_term(u, keep)
             l1 = adj.abs().sum()

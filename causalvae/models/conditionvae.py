@@ -1,7 +1,8 @@
 """ConditionVAE: a VAE whose prior is conditioned on the labels, without a causal layer.
 
 The encoder sees (x, u) and the prior is p(z_i | u_i) = N(u_i 1_k, prior_std^2 I) on standardised
-labels: the same conditional prior as CausalVAE, so the comparison isolates the causal layer.
+labels: the same conditional prior as causalvae-int (prior_std 0.2), so the comparison isolates
+the causal machinery (the paper model ``causalvae`` keeps prior_std 1).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from causalvae.losses import (
     dag_penalty,
     label_gaussian_nll,
     label_loss,
+    mask_loss,
     sample_inverse_wishart,
 )
 from causalvae.models import MODELS, build_model, get_model_class, list_models
@@ -179,6 +180,17 @@ def test_label_terms_drop_the_equations_of_intervened_variables() -> None:
     torch.testing.assert_close(nll, expected)
 
 
+def test_mask_loss_leaves_out_the_equations_cut_by_do() -> None:
+    z, g = torch.randn(B, N, K), torch.randn(B, N, K)
+    keep = torch.ones(B, N)
+    keep[0, 1] = 0.0
+    got = mask_loss(z, g, keep)
+    want = (z - g).square().sum(2)  # (B, N)
+    want[0, 1] = 0.0
+    torch.testing.assert_close(got, want.sum(1))
+    torch.testing.assert_close(mask_loss(z, g), (z - g).square().flatten(1).sum(1))
+
+
 def test_causal_kl_with_one_matrix_per_sample_matches_the_shared_one() -> None:
     torch.manual_seed(0)
     adj = torch.tensor([[0, 0.5, 0.2], [0, 0, -0.7], [0, 0, 0]])
@@ -279,6 +291,25 @@ def test_causalvae_int_decodes_the_concepts_without_a_linear_causal_layer() -> N
     # the paper formulation keeps its linear causal layer
     paper, _, _ = chain_model()
     assert not torch.equal(paper.causal_matrix(), torch.eye(N + 1))
+
+
+def test_concept_do_keeps_every_residual_when_a_weak_edge_is_cut() -> None:
+    """0 -> 1 and 0 -> 2 are edges, 2 -> 1 (|A| = 0.1) is below the threshold: the mechanisms
+    read the thresholded graph, so each descendant's residual is exactly the unit's."""
+    adj = np.zeros((N + 1, N + 1), np.float32)
+    adj[0, 1] = adj[0, 2] = 1.0
+    adj[2, 1] = 0.1
+    cfg = apply_overrides(RunConfig.default("causalvae-int"),
+                          ["image_size=32", "conv_width=8", f"n_concepts={N + 1}"])
+    torch.manual_seed(0)
+    model = build_model("causalvae-int", cfg.model, initial_adjacency=adj).eval()
+    x, u = batch(4)[0], torch.randn(B, N + 1, generator=torch.Generator().manual_seed(4))
+    before, after = do_latents(model, x, u, {0: 2.0})
+    kept = model.adjacency * torch.as_tensor(np.abs(adj) > cfg.model.graph_threshold)
+    for j in (1, 2):
+        torch.testing.assert_close(after[:, j] - model.mask(after, kept)[:, j],
+                                   before[:, j] - model.mask(before, kept)[:, j])
+    assert not torch.allclose(before[:, 1], after[:, 1])
 
 
 def test_do_changes_only_descendants() -> None:
@@ -396,7 +427,9 @@ def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
     the paper's causal layer and mask-layer decoding: loading it must not switch them."""
     saved = RunConfig.default("causalvae-int").to_dict()
     del saved["model"]["linear_causal_layer"], saved["model"]["decoder_input"]
-    old = RunConfig.from_dict(saved).model
+    old = RunConfig.from_dict(saved, saved=True).model
     assert old.linear_causal_layer and old.decoder_input == "mask"
-    now = RunConfig.from_dict(RunConfig.default("causalvae-int").to_dict()).model
+    now = RunConfig.from_dict(RunConfig.default("causalvae-int").to_dict(), saved=True).model
     assert not now.linear_causal_layer and now.decoder_input == "concepts"
+    partial = RunConfig.from_dict({"train": {"model": "causalvae-int"}}).model  # not a saved run
+    assert not partial.linear_causal_layer and partial.decoder_input == "concepts"

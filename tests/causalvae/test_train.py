@@ -79,6 +79,7 @@ def test_resume_refuses_another_dataset_but_follows_a_moved_one(tiny_h5, make_co
     (out / "run.json").write_text(json.dumps({"data": str(tmp_path / "gone.h5")}))
     result = train(make_config("betavae", out=out), moved, resume=True, overrides=["epochs=2"])
     assert result.epochs == 2
+    assert json.loads((out / "run.json").read_text())["data"] == str(moved.resolve())
 
 
 def test_ctrl_c_saves_and_resume_continues_mid_epoch(tiny_h5, make_config, tmp_path,

@@ -90,6 +90,13 @@ def test_experiment_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert code == 0
     after = (tmp_path / "exp" / "runs" / "causalvae" / "seed0" / "checkpoint.pt").stat().st_mtime
     assert before == after
+    # an evaluation made by an older version of the metrics is redone, the training is not
+    ev_path = tmp_path / "exp" / "runs" / "betavae" / "seed0" / "evaluation.json"
+    old = json.loads(ev_path.read_text())
+    ev_path.write_text(json.dumps({**old, "evaluation_version": 1, "mic": -1.0}))
+    code, text = invoke(*args)
+    assert code == 0 and "evaluate betavae seed 0" in text and "train betavae" not in text
+    assert json.loads(ev_path.read_text())["mic"] == old["mic"]
     code, text = invoke("experiment", "pendulum-v1", "--models", "nope", "--out", str(tmp_path / "x"))
     assert code == 2 and "unknown model" in text
 
