@@ -168,10 +168,11 @@ class _CausalBase(BaseVAE):
 
     def causal_matrix(self, keep: Tensor | None = None) -> Tensor:
         """M = (I - A^T)^-1, (n, n), so that z = M eps; with ``keep`` (B, n), 0 where do() set the
-        variable, one M per sample (B, n, n) from A with those columns zeroed (z_j = eps_j)."""
+        variable, one M per sample (B, n, n) from A with those columns zeroed (z_j = eps_j).
+        Without ``linear_causal_layer``, M = I (n, n) in every case."""
         eye = torch.eye(self.n, device=self.adjacency_raw.device)
-        if not self.config.linear_causal_layer:  # z = eps: the mask layer alone is the SCM
-            return eye if keep is None else eye.expand(keep.shape[0], -1, -1)
+        if not self.config.linear_causal_layer:  # z = eps whatever do() cut: M = I
+            return eye
         adj = self.latent_adjacency().float()
         if keep is None:
             return torch.linalg.inv(eye - adj.t())
