@@ -322,8 +322,9 @@ class CausalVAE(_CausalBase):
 
 @register("causalvae-int", CausalVAEIntConfig)
 class CausalVAEInt(CausalVAE):
-    """CausalVAE with the interventional settings as defaults (:class:`CausalVAEIntConfig`):
-    train it on files made with ``--intervention-mix``."""
+    """CausalVAE for files made with --intervention-mix: learns the graph and the concepts.
+
+    The interventional settings are its defaults (:class:`CausalVAEIntConfig`)."""
 
     config: CausalVAEIntConfig
 
