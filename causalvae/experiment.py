@@ -220,6 +220,7 @@ def _summary(ev: dict[str, Any]) -> dict[str, Any]:
         "cf_pixel_mse": cf["mean_pixel_mse"], "cf_probe_rmse": cf["mean_probe_rmse"],
         "recon_mse": cf["recon_mse_floor"],
         "cf_per_concept": {k: v["pixel_mse"] for k, v in cf["per_concept"].items()},
+        "cf_probe_per_concept": {k: v["probe_rmse"] for k, v in cf["per_concept"].items()},
     }
 
 
@@ -241,6 +242,10 @@ def aggregate(cfg: ExperimentConfig, rows: list[dict[str, Any]],
         shds = [r["shd"] for r in mine]
         stats["shd_per_seed"] = shds
         stats["seeds_shd0"] = sum(1 for s in shds if s == 0) if None not in shds else None
+        stats["cf_per_concept"] = {  # per intervened concept, mean over seeds
+            c: {"pixel_mse": statistics.fmean(r["cf_per_concept"][c] for r in mine),
+                "probe_rmse": statistics.fmean(r["cf_probe_per_concept"][c] for r in mine)}
+            for c in (mine[0]["cf_per_concept"] if mine else {})}
         stats["seconds_per_seed"] = statistics.fmean(
             sum(r["timing"].values()) for r in mine) if mine else None
         models[model] = stats
@@ -279,6 +284,18 @@ def markdown_report(report: dict[str, Any]) -> str:
             f"{_fmt(s.get('tic'))} | {_fmt(s.get('mig'))} | {dci} | {_fmt(s.get('cf_pixel_mse'))} | "
             f"{_fmt(s.get('cf_probe_rmse'))} | {_fmt(s.get('recon_mse'))} | "
             f"{s['seconds_per_seed']:.0f} |")
+    concepts = next((list(s["cf_per_concept"]) for s in report["models"].values()
+                     if s.get("cf_per_concept")), [])
+    if concepts:
+        lines += ["", "Counterfactual error per intervened concept, pixel MSE / probe RMSE (mean "
+                  "over seeds):", "",
+                  "| model | " + " | ".join(f"do({c})" for c in concepts) + " |",
+                  "|---|" + "---|" * len(concepts)]
+        for model, s in report["models"].items():
+            per = s.get("cf_per_concept", {})
+            cells = [f"{per[c]['pixel_mse']:.4f} / {per[c]['probe_rmse']:.3f}" if c in per else "-"
+                     for c in concepts]
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
     lines += ["", "SHD per seed:", ""]
     for model, s in report["models"].items():
         lines.append(f"- {model}: {s['shd_per_seed']}")

@@ -85,6 +85,11 @@ def test_experiment_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert isinstance(report["models"]["causalvae"]["shd_per_seed"][0], int)
     md = (tmp_path / "exp" / "report.md").read_text()
     assert "| causalvae |" in md and "Command:" in md
+    per = report["models"]["betavae"]["cf_per_concept"]
+    ev = json.loads((tmp_path / "exp" / "runs" / "betavae" / "seed0" / "evaluation.json").read_text())
+    assert per["light_angle"] == {k: ev["counterfactual"]["per_concept"]["light_angle"][k]
+                                  for k in ("pixel_mse", "probe_rmse")}  # one seed: the mean
+    assert "| do(pendulum_angle) | do(light_angle) |" in md
     before = (tmp_path / "exp" / "runs" / "causalvae" / "seed0" / "checkpoint.pt").stat().st_mtime
     code, text = invoke(*args)  # a rerun skips the finished runs
     assert code == 0
