@@ -197,20 +197,22 @@ def _shard(a: _Attrs) -> dict:
     return shard
 
 
+def _damaged_dataset(path: Path, key: str, problem: str) -> DatasetError:
+    """The error for a file whose dataset (or group) ``key`` is unusable."""
+    return DatasetError(f"{path} is damaged: its dataset {key!r} {problem}; "
+                        "regenerate the file with causalgen.")
+
+
 def _bad_shape(path: Path, key: str, shape: tuple, expected: str) -> DatasetError:
-    return DatasetError(
-        f"{path} is damaged: its dataset {key!r} has shape {shape}, expected {expected}; "
-        "regenerate the file with causalgen."
-    )
+    return _damaged_dataset(path, key, f"has shape {shape}, expected {expected}")
 
 
 def _dataset(g: h5py.Group, key: str, path: Path, where: str = "") -> h5py.Dataset:
     """``g[key]`` as a dataset; a missing entry or a group in its place is a DatasetError."""
     obj = g.get(key)
     if not isinstance(obj, h5py.Dataset):
-        problem = "is missing" if obj is None else "is not a dataset"
-        raise DatasetError(f"{path} is damaged: its dataset {where + key!r} {problem}; "
-                           "regenerate the file with causalgen.")
+        raise _damaged_dataset(path, where + key,
+                               "is missing" if obj is None else "is not a dataset")
     return obj
 
 
@@ -223,8 +225,7 @@ def _read(g: h5py.Group, key: str, path: Path, shape: tuple[int, ...],
     try:
         return d[...]
     except (OSError, TypeError, ValueError) as exc:
-        raise DatasetError(f"{path} is damaged: its dataset {where + key!r} cannot be read "
-                           f"({exc}); regenerate the file with causalgen.") from None
+        raise _damaged_dataset(path, where + key, f"cannot be read ({exc})") from None
 
 
 @dataclass
