@@ -3,7 +3,7 @@
 ``run_experiment`` makes one dataset per seed (cached under ``OUT/data`` by a hash of the spec,
 size, N, intervention mix and seed), trains each model on it into ``OUT/runs/MODEL/seedS``,
 evaluates each run against the generating truth, and aggregates the results into
-``OUT/report.json`` and ``OUT/report.md`` (mean, spread, per-seed SHD). A rerun skips finished
+``OUT/report.json`` and ``OUT/report.md`` (written by :mod:`causalvae.report`). A rerun skips finished
 runs and evaluations and resumes an interrupted training from its checkpoint, so an experiment
 can be stopped and continued at any point.
 """
@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shlex
-import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,6 +29,7 @@ from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
 from causalvae.evaluate import EVALUATION_NAME, EVALUATION_VERSION, evaluate
 from causalvae.models import list_models
+from causalvae.report import aggregate, run_summary, write_report
 from causalvae.train import train
 
 log = logging.getLogger(__name__)
@@ -202,116 +200,7 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
             if state != "finished" or not timing_path.exists():
                 timing_path.write_text(json.dumps(timing) + "\n")
             rows.append({"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
-                         **_summary(ev), "timing": json.loads(timing_path.read_text())})
-    report = aggregate(cfg, rows, argv)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(markdown_report(report))
+                         **run_summary(ev), "timing": json.loads(timing_path.read_text())})
+    report = aggregate(asdict(cfg), rows, argv)
+    write_report(out, report)
     return report
-
-
-def _summary(ev: dict[str, Any]) -> dict[str, Any]:
-    cf = ev["counterfactual"]
-    return {
-        "shd": ev.get("shd"), "precision": ev.get("precision"), "recall": ev.get("recall"),
-        "auroc": ev.get("auroc"), "sid": ev.get("sid"), "shd_default_rule": ev.get("shd_default_rule"),
-        "mic": ev["mic"], "tic": ev["tic"],
-        "mig": ev["mig"], "dci_d": ev["dci"]["disentanglement"],
-        "dci_c": ev["dci"]["completeness"], "dci_i": ev["dci"]["informativeness"],
-        "cf_pixel_mse": cf["mean_pixel_mse"], "cf_probe_rmse": cf["mean_probe_rmse"],
-        "recon_mse": cf["recon_mse_floor"],
-        "cf_per_concept": {k: v["pixel_mse"] for k, v in cf["per_concept"].items()},
-        "cf_probe_per_concept": {k: v["probe_rmse"] for k, v in cf["per_concept"].items()},
-    }
-
-
-METRICS = ("shd", "shd_default_rule", "precision", "recall", "auroc", "mic", "tic", "mig", "dci_d", "dci_c", "dci_i",
-           "cf_pixel_mse", "cf_probe_rmse", "recon_mse")
-
-
-def aggregate(cfg: ExperimentConfig, rows: list[dict[str, Any]],
-              argv: Sequence[str] | None) -> dict[str, Any]:
-    models: dict[str, Any] = {}
-    for model in cfg.models:
-        mine = [r for r in rows if r["model"] == model]
-        stats: dict[str, Any] = {}
-        for m in METRICS:
-            vals = [r[m] for r in mine if r[m] is not None]
-            if vals:
-                stats[m] = {"mean": statistics.fmean(vals),
-                            "sd": statistics.stdev(vals) if len(vals) > 1 else 0.0}
-        shds = [r["shd"] for r in mine]
-        stats["shd_per_seed"] = shds
-        stats["seeds_shd0"] = sum(1 for s in shds if s == 0) if None not in shds else None
-        stats["cf_per_concept"] = {  # per intervened concept, mean over seeds
-            c: {"pixel_mse": statistics.fmean(r["cf_per_concept"][c] for r in mine),
-                "probe_rmse": statistics.fmean(r["cf_probe_per_concept"][c] for r in mine)}
-            for c in (mine[0]["cf_per_concept"] if mine else {})}
-        stats["seconds_per_seed"] = statistics.fmean(
-            sum(r["timing"].values()) for r in mine) if mine else None
-        models[model] = stats
-    command = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv))
-    return {"config": asdict(cfg), "command": command, "models": models, "runs": rows}
-
-
-def _fmt(stat: dict[str, float] | None, digits: int = 3) -> str:
-    if not stat:
-        return "-"
-    return f"{stat['mean']:.{digits}g} ± {stat['sd']:.2g}"
-
-
-def markdown_report(report: dict[str, Any]) -> str:
-    cfg = report["config"]
-    lines = [
-        f"# Experiment: {cfg['target']}",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"N = {cfg['n']} images ({cfg['image_size']} px), {cfg['seeds']} seeds, {cfg['epochs']} "
-        f"epochs, batch {cfg['batch_size']}, intervention mix {cfg['intervention_mix']}, "
-        f"overrides: {', '.join(cfg['overrides']) or 'none'}.",
-        "",
-        "| model | SHD | seeds with SHD 0 | SHD, default rule | precision | recall | AUROC | MIC | "
-        "TIC | MIG | DCI D / C / I | CF pixel MSE | CF probe RMSE | recon MSE (floor) | s / seed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for model, s in report["models"].items():
-        seeds0 = "-" if s["seeds_shd0"] is None else f"{s['seeds_shd0']} / {len(s['shd_per_seed'])}"
-        dci = " / ".join(f"{s[k]['mean']:.2f}" if k in s else "-" for k in ("dci_d", "dci_c", "dci_i"))
-        lines.append(
-            f"| {model} | {_fmt(s.get('shd'))} | {seeds0} | {_fmt(s.get('shd_default_rule'))} | "
-            f"{_fmt(s.get('precision'))} | "
-            f"{_fmt(s.get('recall'))} | {_fmt(s.get('auroc'))} | {_fmt(s.get('mic'))} | "
-            f"{_fmt(s.get('tic'))} | {_fmt(s.get('mig'))} | {dci} | {_fmt(s.get('cf_pixel_mse'))} | "
-            f"{_fmt(s.get('cf_probe_rmse'))} | {_fmt(s.get('recon_mse'))} | "
-            f"{s['seconds_per_seed']:.0f} |")
-    concepts = next((list(s["cf_per_concept"]) for s in report["models"].values()
-                     if s.get("cf_per_concept")), [])
-    if concepts:
-        lines += ["", "Counterfactual error per intervened concept, pixel MSE / probe RMSE (mean "
-                  "over seeds):", "",
-                  "| model | " + " | ".join(f"do({c})" for c in concepts) + " |",
-                  "|---|" + "---|" * len(concepts)]
-        for model, s in report["models"].items():
-            per = s.get("cf_per_concept", {})
-            cells = [f"{per[c]['pixel_mse']:.4f} / {per[c]['probe_rmse']:.3f}" if c in per else "-"
-                     for c in concepts]
-            lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    lines += ["", "SHD per seed:", ""]
-    for model, s in report["models"].items():
-        lines.append(f"- {model}: {s['shd_per_seed']}")
-    lines += [
-        "",
-        "Metrics: SHD, precision, recall and AUROC compare the learned A with the generating "
-        "graph (models without a causal layer have none). The threshold is the model's own rule "
-        "where it declares one (causalvae-int: |A| > graph_threshold) and otherwise "
-        "`causalvae.graph.default_threshold` (0.3 x max |A|, at least 0.05); the default-rule SHD "
-        "is shown for every causal model. MIC / TIC: each concept's latent against its own label. CF: "
-        "counterfactual fidelity against ground-truth renders of the same units under "
-        "do(u_i = another held-out sample's value), averaged over concepts; recon MSE is the "
-        "model's plain reconstruction error, the floor a counterfactual can reach.",
-        "",
-        "Figures: each run's `adjacency.png` (learned |A| beside the true graph) and "
-        "`recon.png` are in `runs/MODEL/seedS/`.",
-        "",
-    ]
-    return "\n".join(lines)

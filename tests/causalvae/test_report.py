@@ -1,0 +1,53 @@
+"""The experiment report: aggregation over seeds and table layout, missing metrics as dashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from causalvae.report import aggregate, markdown_report, run_summary, write_report
+
+CONFIG = {"target": "pendulum-v1", "n": 200, "image_size": 32, "seeds": 2, "epochs": 1,
+          "batch_size": 32, "intervention_mix": 0.5, "overrides": [], "models": ["m"]}
+
+
+def _ev(shd: int, mic: float) -> dict:
+    return {"shd": shd, "precision": 1.0, "recall": 0.5, "mic": mic, "tic": 0.4, "mig": 0.1,
+            "dci": {"disentanglement": 0.5, "completeness": 0.6, "informativeness": 0.7},
+            "counterfactual": {"mean_pixel_mse": 0.01, "mean_probe_rmse": 0.2,
+                               "recon_mse_floor": 0.005,
+                               "per_concept": {"a": {"pixel_mse": 0.02, "probe_rmse": 0.3}}}}
+
+
+def _rows() -> list[dict]:
+    rows = [{"model": "m", "seed": s, **run_summary(_ev(s, 0.5 + 0.1 * s)),
+             "timing": {"train_s": 10.0}} for s in range(2)]
+    # a label-only baseline: a graph, nothing else, no timing
+    rows.append({"model": "pc", "seed": 0, "shd": 3})
+    return rows
+
+
+def test_aggregate_means_spread_and_baseline_rows() -> None:
+    report = aggregate(CONFIG, _rows(), argv=["causalvae", "experiment"])
+    m = report["models"]["m"]
+    assert m["shd"]["mean"] == 0.5 and m["seeds_shd0"] == 1
+    assert abs(m["mic"]["mean"] - 0.55) < 1e-12 and m["mic"]["sd"] > 0
+    assert m["cf_per_concept"] == {"a": {"pixel_mse": 0.02, "probe_rmse": 0.3}}
+    assert list(report["models"]) == ["m", "pc"]  # configured models first, then others
+    pc = report["models"]["pc"]
+    assert pc["shd"]["mean"] == 3 and "mic" not in pc and pc["seconds_per_seed"] is None
+    assert report["command"] == "causalvae experiment"
+
+
+def test_markdown_rows_have_every_column_and_dashes_for_missing(tmp_path: Path) -> None:
+    report = aggregate(CONFIG, _rows(), argv=["x"])
+    md = markdown_report(report)
+    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    widths = {ln.count("|") for ln in table[:3]}
+    assert len(widths) == 1  # header, model row and baseline row have the same number of cells
+    pc_row = next(ln for ln in table if ln.startswith("| pc |"))
+    cells = [c.strip() for c in pc_row.strip("|").split("|")]
+    assert cells[1] == "3 ± 0" and cells.count("-") >= 8
+    write_report(tmp_path, report)
+    assert json.loads((tmp_path / "report.json").read_text())["models"]["pc"]["shd"]["mean"] == 3
+    assert (tmp_path / "report.md").read_text() == md
