@@ -8,7 +8,9 @@ int/float literals; names (declared variables, ``noise`` where allowed, the cons
 including chains; ``and`` / ``or``; ``a if cond else b``; and calls, with positional arguments
 only, of the whitelisted numpy functions in :data:`BUILTIN_FUNCTIONS` or of scene functions passed
 by the caller. Truth values are 1.0 / 0.0 and every operation is elementwise (both branches of a
-conditional are evaluated). Line breaks and tabs count as spaces. Everything is float64 under
+conditional are evaluated). In a temporal SCM a mechanism may also read a variable at the previous
+step with the lag syntax ``temp[t-1]`` (only ``t-1``; see :data:`LAG_SUFFIX`); every other
+subscript is refused. Line breaks and tabs count as spaces. Everything is float64 under
 ``np.errstate(all="ignore")``, so overflow and division by zero give inf / nan (the caller checks
 finiteness) and nothing can hang; size, node count, nesting and constant exponents are bounded.
 """
@@ -33,6 +35,8 @@ MAX_LENGTH = 2000
 MAX_NODES = 400
 MAX_DEPTH = 40
 MAX_EXPONENT = 100.0
+
+LAG_SUFFIX = "[t-1]"  # the environment key of a lagged read: lag_key("temp") == "temp[t-1]"
 
 _Env = Mapping[str, "np.ndarray | float"]
 _Eval = Callable[[_Env, int], Any]  # a compiled node: (env, n) -> float64 array or scalar
@@ -96,6 +100,7 @@ class Expression:
     functions_used: frozenset[str]
     _evaluate: _Eval = field(repr=False, compare=False)
     _compiled_from: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    lagged: frozenset[str] = frozenset()  # variables read at the previous step (``x[t-1]``)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Closures do not pickle; workers recompile from the text (scene functions must pickle).
@@ -117,8 +122,11 @@ class _Compiler:
     as a variable and any called name as a function (used by :func:`referenced_names`)."""
 
     def __init__(self, source: str, functions: Mapping[str, Callable[..., Any]],
-                 names: frozenset[str], allow_noise: bool, strict: bool) -> None:
+                 names: frozenset[str], allow_noise: bool, strict: bool,
+                 lags: frozenset[str] = frozenset()) -> None:
         self.source = source
+        self.lags = lags
+        self.lagged: set[str] = set()
         self.encoded = source.encode("utf-8")
         self.functions = functions
         self.allowed_names = names
@@ -147,6 +155,36 @@ class _Compiler:
                 self.error(f"{what} is not allowed", offset=self.after(node.value))
             self.error(f"{what} is not allowed", node)
         return handler(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> _Eval:
+        """The lag syntax ``name[t-1]``: the variable's value at the previous step."""
+        where = self.after(node.value)
+        if not isinstance(node.value, ast.Name):
+            self.error("subscripting is not allowed (only a lagged read such as x[t-1])",
+                       offset=where)
+        name, index = node.value.id, node.slice
+        lag = (isinstance(index, ast.BinOp) and isinstance(index.op, ast.Sub)
+               and isinstance(index.left, ast.Name) and index.left.id == "t"
+               and isinstance(index.right, ast.Constant) and type(index.right.value) is int)
+        if not lag or index.right.value != 1:  # type: ignore[union-attr]
+            shown = ast.get_source_segment(self.source, node) or f"{name}[...]"
+            if not (isinstance(index, ast.BinOp | ast.Name) and "t" in
+                    {n.id for n in ast.walk(index) if isinstance(n, ast.Name)}):
+                self.error(f"subscripting is not allowed: '{shown}' (the only subscript is a "
+                           f"lagged read, {name}[t-1])", offset=where)
+            self.error(f"only the previous step can be read: write {name}[t-1], not '{shown}' "
+                       "(a temporal SCM has lag 1)", offset=where)
+        if name.startswith("_"):
+            self.error(f"names starting with '_' are not allowed: '{name}'", node)
+        if self.strict and name not in self.lags:
+            if not self.lags:
+                self.error(f"'{name}[t-1]' reads the previous step, which only a temporal SCM "
+                           "has", node)
+            self.error(f"unknown variable '{name}' in the lagged read '{name}[t-1]'"
+                       f"{_suggest(name, self.lags)}", node)
+        self.lagged.add(name)
+        key = lag_key(name)
+        return lambda env, n: _lookup(env, key)
 
     def visit_Constant(self, node: ast.Constant) -> _Eval:
         value = node.value
@@ -286,6 +324,11 @@ class _Compiler:
                 self.error(f"{name}() takes arguments {scene_signature}, got {count}", node)
 
 
+def lag_key(name: str) -> str:
+    """The environment key under which an expression reads ``name`` at the previous step."""
+    return name + LAG_SUFFIX
+
+
 def _lookup(env: _Env, name: str) -> Any:
     try:
         return _as_float(env[name])
@@ -345,14 +388,18 @@ def _parse(text: str) -> tuple[str, ast.expr]:
 
 def compile_expression(text: str, variables: Iterable[str],
                        functions: Mapping[str, Callable[..., Any]] | None = None, *,
-                       allow_noise: bool = True, extra_names: Iterable[str] = ()) -> Expression:
+                       allow_noise: bool = True, extra_names: Iterable[str] = (),
+                       lags: Iterable[str] = ()) -> Expression:
     """Compile ``text`` into an :class:`Expression`.
 
     ``variables`` and ``extra_names`` are the plain names it may read (both end up in
     ``Expression.names`` when read); ``functions`` are extra vectorised callables (scene physics)
     callable by name besides :data:`BUILTIN_FUNCTIONS`; ``noise`` may be read when
-    ``allow_noise``. Raises :class:`ExpressionError` naming the problem and its column.
+    ``allow_noise``; ``lags`` are the variables it may read at the previous step as ``x[t-1]``
+    (evaluated from the environment key :func:`lag_key`; ``Expression.lagged`` lists those read).
+    Raises :class:`ExpressionError` naming the problem and its column.
     """
+    lags = frozenset(lags)
     extra_names = frozenset(extra_names)
     allowed = frozenset(variables) | extra_names
     extra = dict(functions or {})
@@ -365,19 +412,22 @@ def compile_expression(text: str, variables: Iterable[str],
         if clash:
             raise ExpressionError(f"scene function name '{name}' is {clash}", text)
     source, tree = _parse(text)
-    compiler = _Compiler(source, {**BUILTIN_FUNCTIONS, **extra}, allowed, allow_noise, True)
+    compiler = _Compiler(source, {**BUILTIN_FUNCTIONS, **extra}, allowed, allow_noise, True,
+                         lags)
     evaluate = compiler.visit(tree)
     return Expression(text=text, names=frozenset(compiler.names_used),
                       uses_noise=compiler.uses_noise,
                       functions_used=frozenset(compiler.functions_used), _evaluate=evaluate,
                       _compiled_from=(text, allowed - extra_names, extra, allow_noise,
-                                      extra_names))
+                                      extra_names, lags),
+                      lagged=frozenset(compiler.lagged))
 
 
 def _recompile(text: str, variables: frozenset[str], functions: dict[str, Callable[..., Any]],
-               allow_noise: bool, extra_names: frozenset[str]) -> Expression:
+               allow_noise: bool, extra_names: frozenset[str],
+               lags: frozenset[str] = frozenset()) -> Expression:
     return compile_expression(text, variables, functions, allow_noise=allow_noise,
-                              extra_names=extra_names)
+                              extra_names=extra_names, lags=lags)
 
 
 def referenced_names(text: str) -> frozenset[str]:
@@ -387,3 +437,13 @@ def referenced_names(text: str) -> frozenset[str]:
     compiler = _Compiler(source, BUILTIN_FUNCTIONS, frozenset(), True, False)
     compiler.visit(tree)
     return frozenset(compiler.names_used)
+
+
+def referenced_lags(text: str) -> frozenset[str]:
+    """The variables ``text`` reads at the previous step (``x[t-1]``), after the same checks as
+    :func:`referenced_names` (which leaves them out: a lagged read is not an instantaneous
+    parent)."""
+    source, tree = _parse(text)
+    compiler = _Compiler(source, BUILTIN_FUNCTIONS, frozenset(), True, False)
+    compiler.visit(tree)
+    return frozenset(compiler.lagged)

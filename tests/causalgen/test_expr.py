@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import pickle
+import re
 import time
 import warnings
 
@@ -368,3 +369,35 @@ def test_public_tables() -> None:
     assert {"where", "clip", "min", "max", "sigmoid", "softplus", "mod"} <= set(BUILTIN_FUNCTIONS)
     with pytest.raises(TypeError):
         BUILTIN_FUNCTIONS["evil"] = eval  # type: ignore[index]
+
+
+# -- lagged reads (temporal SCMs, issue 14) ------------------------------------------------------
+def test_lagged_read_evaluates_from_the_previous_step() -> None:
+    from causalgen.scm.expr import lag_key, referenced_lags
+
+    e = compile_expression("0.9 * temp[t-1] + 0.3 * heater + noise", ["temp", "heater"],
+                           lags=["temp", "heater"])
+    assert e.names == {"heater"} and e.lagged == {"temp"}
+    out = e({lag_key("temp"): np.array([10.0, 20.0]), "heater": 1.0, "noise": 0.5}, 2)
+    np.testing.assert_allclose(out, [9.8, 18.8])
+    assert referenced_names("0.9 * temp[t-1] + heater") == {"heater"}
+    assert referenced_lags("0.9 * temp[t-1] + heater") == {"temp"}
+    assert referenced_lags("temp[ t - 1 ]") == {"temp"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("temp[t-2]", "only the previous step can be read: write temp[t-1]"),
+    ("temp[t]", "only the previous step can be read"),
+    ("temp[t+1]", "only the previous step can be read"),
+    ("temp[0]", "subscripting is not allowed"),
+    ("tmp[t-1]", "unknown variable 'tmp' in the lagged read 'tmp[t-1]'; did you mean 'temp'"),
+    ("sin(temp)[t-1]", "subscripting is not allowed"),
+])
+def test_bad_lags_are_refused_clearly(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        compile_expression(text, ["temp"], lags=["temp"])
+
+
+def test_lagged_read_needs_a_temporal_scm() -> None:
+    with pytest.raises(ExpressionError, match="only a temporal SCM has"):
+        compile_expression("temp[t-1]", ["temp"])
