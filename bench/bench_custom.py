@@ -24,7 +24,7 @@ import numpy as np
 from causalgen import scenes
 from causalgen.generate import generate
 from causalgen.scenes.custom import CustomScene
-from causalgen.scm.files import load_spec
+from causalgen.scenes.files import load_spec
 
 ROOT = Path(__file__).parents[1]
 

@@ -178,7 +178,7 @@ def graph_of(target: str | os.PathLike) -> Graph:
             latent = _latent(ds.scene_kwargs)
             return Graph(ds.scene, tuple(ds.variable_names), ds.adjacency.copy(), latent)
     if path.suffix.lower() == ".toml" or path.is_file():
-        from causalgen.scm.files import load_spec
+        from causalgen.scenes.files import load_spec
 
         with warnings.catch_warnings():  # validation doubts are `causalgen validate`'s business
             warnings.simplefilter("ignore")

@@ -23,7 +23,7 @@ from causalgen import scenes
 from causalgen.errors import CausalgenError
 from causalgen.generate import generate
 from causalgen.io import open_dataset
-from causalgen.scm.files import load_spec
+from causalgen.scenes.files import load_spec
 from causalvae.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError

@@ -132,7 +132,7 @@ def _scene_command(scene_id: str, summary: str) -> click.Command:
     def command(spec_path: Path | None, **kw: Any) -> None:
         scm = None
         if spec_path is not None:
-            from causalgen.scm.files import load_spec
+            from causalgen.scenes.files import load_spec
 
             loaded = load_spec(spec_path)
             if loaded.scene_id != scene_id:
@@ -155,7 +155,7 @@ _scene_command("flow-v1", "a tank with a ball and a hole, and the jet's landing 
 @generation_options
 def scene(spec_file: Path, **kw: Any) -> None:
     """Generate from a spec file (a built-in scene with overrides, or a custom scene)."""
-    from causalgen.scm.files import load_spec
+    from causalgen.scenes.files import load_spec
 
     if kw.pop("spec_path", None) is not None:
         raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
@@ -257,7 +257,7 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
 @click.argument("spec_file", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
 def validate(spec_file: Path) -> None:
     """Check a spec file (custom scene or overrides of a scene) without generating."""
-    from causalgen.scenes.custom import check_spec
+    from causalgen.scenes.validate import check_spec
 
     check = check_spec(spec_file)
     for line in check.summary():

@@ -27,12 +27,8 @@ Versions: v1 (causalgen 0.1): first release.
 
 from __future__ import annotations
 
-import os
-import re
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +41,6 @@ from causalgen.scenes.definition import Definition, parse
 from causalgen.scenes.lighting import ShadowDrawable
 from causalgen.scenes.shapes import Shape
 from causalgen.scenes.source import Source
-from causalgen.scm.files import LoadedSpec
 from causalgen.scm.spec import SCM
 
 ENTRY = "custom-v1"
@@ -177,17 +172,6 @@ class CustomScene(Scene):
         return "\n".join(lines)
 
 
-def load_custom(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
-    """A spec file without ``scene = ...``: check it (errors name file:line and key path; doubts
-    are :class:`SceneWarning` s) and return the scene to build and its SCM."""
-    if "name" not in doc:  # the name goes into the stored definition, so workers agree on it
-        doc = {"name": re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem).lstrip("_.-") or "custom", **doc}
-    scene = CustomScene(doc, source=Source(path, text))
-    for message in scene.compiled.warnings:
-        warnings.warn(message, SceneWarning, stacklevel=2)
-    return LoadedSpec(ENTRY, scene.default_scm(), {"definition": stored_form(doc)}, path)
-
-
 def stored_form(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The definition as files store it: ``variables`` as a list of tables with a ``name``, so
     that their order (the SCM's column order) survives JSON with sorted keys."""
@@ -217,61 +201,4 @@ def register_scene(scene_id: str, definition: Mapping[str, Any], *, summary: str
                     definition=definition, scene_id=scene_id)
 
 
-@dataclass(frozen=True)
-class SpecCheck:
-    """What ``causalgen validate`` reports: the loaded spec, its scene, warnings, a summary."""
-
-    loaded: LoadedSpec
-    scene: Scene
-    warnings: tuple[str, ...]
-
-    def summary(self) -> list[str]:
-        """Human-readable lines: kind of spec, variables, graph, shapes, shadow functions."""
-        scm, scene = self.loaded.scm, self.scene
-        if isinstance(scene, CustomScene):
-            head = f"custom scene {scene.id!r} ({self.loaded.scene_id})"
-        else:
-            head = f"spec over {self.loaded.scene_id}" + (f" ({scm.name!r})" if scm.name else "")
-        lines = [f"{self.loaded.path}: valid {head}, {scene.default_size} x "
-                 f"{scene.default_size} px by default", f"variables ({len(scm.variables)}):"]
-        latent = scene.compiled.latent if isinstance(scene, CustomScene) else frozenset()
-        for v in scm.variables:
-            mech = v.mechanism if isinstance(v.mechanism, str) else "python"
-            rng = "" if np.isinf(v.low) and np.isinf(v.high) else f", range [{v.low:g}, {v.high:g}]"
-            unit = f" [{v.unit}]" if v.unit else ""
-            lines.append(f"  {v.name}{unit} = {mech}; noise {v.noise.to_string()}{rng}"
-                         + (" (latent)" if v.name in latent else ""))
-        edges = [f"{p} -> {v.name}" for v in scm.variables for p in v.parents or ()]
-        lines.append(f"graph ({len(edges)} edges): " + (", ".join(edges) or "no edges"))
-        if isinstance(scene, CustomScene):
-            shapes = scene.compiled.shapes
-            lines.append(f"shapes ({len(shapes)}, in drawing order): "
-                         + ", ".join(f"{s.name} ({s.kind})" for s in shapes))
-            for c in scene.compiled.casters:
-                args = ", ".join(c.arguments)
-                lines.append(f"shadow functions of {c.shape.name}: shadow_length_{c.shape.name}"
-                             f"({args}), shadow_position_{c.shape.name}({args})")
-        else:
-            lines.append(f"shapes: drawn by the built-in scene {self.loaded.scene_id}")
-        return lines
-
-
-def check_spec(path: str | os.PathLike, samples: int = 64) -> SpecCheck:
-    """Check a spec file of either kind without generating: load and compile it, then sample
-    ``samples`` units and render a few images in memory (catches values outside the renderable
-    ranges and non-finite mechanisms). Raises a CausalgenError naming the problem."""
-    from causalgen import scenes
-    from causalgen.scm.files import load_spec
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SceneWarning)
-        loaded = load_spec(path)
-    scene = scenes.make(loaded.scene_id, **loaded.scene_kwargs)
-    drawn = loaded.scm.sample(samples, np.random.default_rng(0))
-    scene.render({k: v[:4] for k, v in drawn.as_dict().items()}, scene.default_size)
-    return SpecCheck(loaded, scene, tuple(str(w.message) for w in caught
-                                          if issubclass(w.category, SceneWarning)))
-
-
-__all__ = ["DEFAULT_DEFINITION", "CustomScene", "SceneWarning", "SpecCheck", "check_spec",
-           "load_custom", "register_scene"]
+__all__ = ["DEFAULT_DEFINITION", "CustomScene", "SceneWarning", "register_scene", "stored_form"]

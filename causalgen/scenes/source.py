@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from causalgen.errors import SpecError
-from causalgen.scm.files import SpecFileError, locate
+from causalgen.scm.tomlfile import SpecFileError, locate
 
 KeyPath = Sequence[str | int]
 

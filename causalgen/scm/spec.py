@@ -1,19 +1,17 @@
 """Structural causal models: variables, mechanisms, noise; sampling, do and counterfactuals.
 
-An :class:`SCM` is a frozen tuple of :class:`Variable` s. A variable's mechanism is an expression
-in the safe language of :mod:`causalgen.scm.expr` (or, from trusted Python code, a callable with
-declared parents); its parents are the variables the expression names, and the graph they form
-must be a DAG. Each variable receives exogenous noise from its own distribution; noise is drawn
-for every variable in declaration order, so the same seed gives the same noise whatever is
-intervened on: an interventional dataset and an observational one with the same seed are
-counterfactual twins.
+An :class:`SCM` is a frozen tuple of :class:`Variable` s (defined in :mod:`causalgen.scm.variable`).
+A variable's mechanism is an expression in the safe language of :mod:`causalgen.scm.expr` (or,
+from trusted Python code, a callable with declared parents); its parents are the variables the
+expression names, and the graph they form must be a DAG. Each variable receives exogenous noise
+from its own distribution; noise is drawn for every variable in declaration order, so the same
+seed gives the same noise whatever is intervened on: an interventional dataset and an
+observational one with the same seed are counterfactual twins.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import keyword
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,111 +19,11 @@ from typing import Any
 import numpy as np
 
 from causalgen.errors import RenderRangeError, SpecError
-from causalgen.scm.expr import Expression, compile_expression, referenced_names
+from causalgen.scm.expr import Expression, compile_expression
 from causalgen.scm.noise import Constant, Distribution, parse_distribution
+from causalgen.scm.variable import RESERVED, Samples, Variable, did_you_mean
 
 InterventionValue = float | Distribution
-RESERVED = frozenset({"noise", "pi", "e", "tau"})
-
-
-def did_you_mean(name: str, options: Iterable[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One variable: name, unit, renderable range [low, high], mechanism, noise.
-
-    ``mechanism`` is an expression text (parents derived from it) or, for trusted Python code, a
-    callable ``f(noise, **parents) -> array`` with ``parents`` declared explicitly.
-    """
-
-    name: str
-    mechanism: str | Callable[..., np.ndarray] = "noise"
-    noise: Distribution | str | float = 0.0
-    unit: str = ""
-    low: float = float("-inf")
-    high: float = float("inf")
-    parents: tuple[str, ...] | None = None
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name):
-            raise SpecError(f"variable name {self.name!r} is not a valid identifier (letters, digits, _).")
-        if self.name in RESERVED or self.name.startswith("_"):
-            raise SpecError(f"variable name {self.name!r} is reserved; rename the variable.")
-        if not isinstance(self.noise, Distribution):
-            object.__setattr__(self, "noise", parse_distribution(self.noise))
-        object.__setattr__(self, "low", float(self.low))
-        object.__setattr__(self, "high", float(self.high))
-        if not self.low < self.high:
-            raise SpecError(f"variable {self.name!r}: range low={self.low} must be < high={self.high}.")
-        if callable(self.mechanism):
-            if self.parents is None:
-                raise SpecError(
-                    f"variable {self.name!r}: a Python callable mechanism needs parents=(...) declared."
-                )
-            object.__setattr__(self, "parents", tuple(self.parents))
-        elif isinstance(self.mechanism, str):
-            object.__setattr__(self, "parents", tuple(sorted(referenced_names(self.mechanism))))
-        else:
-            raise SpecError(f"variable {self.name!r}: mechanism must be an expression string.")
-
-    def to_dict(self) -> dict[str, Any]:
-        mech = self.mechanism
-        if callable(mech):
-            mech = {"python": f"{getattr(mech, '__module__', '?')}:{getattr(mech, '__qualname__', '?')}",
-                    "parents": list(self.parents or ())}
-        return {
-            "name": self.name,
-            "unit": self.unit,
-            "low": None if np.isinf(self.low) else self.low,
-            "high": None if np.isinf(self.high) else self.high,
-            "mechanism": mech,
-            "noise": self.noise.to_string(),
-            "description": self.description,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Variable:
-        mech = d.get("mechanism", "noise")
-        if isinstance(mech, dict):
-            raise SpecError(
-                f"variable {d.get('name')!r} has a Python mechanism ({mech.get('python')}); it can "
-                "only be rebuilt by the scene that registered it, not from JSON."
-            )
-        low, high = d.get("low"), d.get("high")
-        return cls(
-            name=d["name"],
-            mechanism=mech,
-            noise=d.get("noise", 0.0),
-            unit=d.get("unit", ""),
-            low=float("-inf") if low is None else low,
-            high=float("inf") if high is None else high,
-            description=d.get("description", ""),
-        )
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Values and exogenous noise of n samples, columns in the SCM's variable order."""
-
-    names: tuple[str, ...]
-    values: np.ndarray  # (n, V) float64
-    noise: np.ndarray  # (n, V) float64
-
-    def __len__(self) -> int:
-        return int(self.values.shape[0])
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.values[:, self.names.index(name)]
-
-    def as_dict(self) -> dict[str, np.ndarray]:
-        return {n: self.values[:, i] for i, n in enumerate(self.names)}
-
-
 def _normalise_intervention(value: Any, name: str) -> InterventionValue:
     if isinstance(value, Distribution):
         return value
@@ -431,3 +329,8 @@ class SCM:
                 "noise or mechanism, or pass --clip to clip values to the range."
             )
         return col
+
+
+# Variable, Samples and did_you_mean live in causalgen.scm.variable; importable from here too.
+__all__ = ["RESERVED", "SCM", "InterventionValue", "Samples", "Variable", "did_you_mean",
+           "intervention_to_json"]

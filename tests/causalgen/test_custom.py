@@ -19,7 +19,7 @@ from causalgen.io import open_dataset
 from causalgen.io.merge import merge_shards
 from causalgen.scenes.colors import parse_colour
 from causalgen.scenes.custom import CustomScene, SceneWarning, register_scene
-from causalgen.scm.files import load_spec
+from causalgen.scenes.files import load_spec
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "data/scenes").glob("*.toml"))
@@ -257,7 +257,7 @@ def test_unbound_shadow_is_drawn_from_the_geometry() -> None:
 
 
 def load_custom_doc(doc: dict[str, Any]) -> None:
-    from causalgen.scenes.custom import load_custom
+    from causalgen.scenes.files import load_custom
 
     load_custom(Path("mem.toml"), "", doc)
 

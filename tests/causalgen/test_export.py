@@ -15,7 +15,7 @@ from causalgen.errors import DatasetError
 from causalgen.export import export
 from causalgen.generate import generate
 from causalgen.io import VariableInfo, open_dataset, write_arrays
-from causalgen.scm.files import load_spec
+from causalgen.scenes.files import load_spec
 
 ROOT = Path(__file__).parents[2]
 

@@ -201,8 +201,8 @@ def test_ball_above_the_water_and_no_jet_render(scene: flow.Flow) -> None:
 
 # -- the reference spec ----------------------------------------------------------------------------
 def test_flow_reference_spec_loads_and_samples_in_range() -> None:
-    files = pytest.importorskip("causalgen.scm.files",
-                                reason="the spec loader causalgen.scm.files is not there yet")
+    files = pytest.importorskip("causalgen.scenes.files",
+                                reason="the spec loader causalgen.scenes.files is not there yet")
     loaded = files.load_spec(SPEC)
     assert loaded.scene_id == "flow-v1"
     scm = loaded.scm

@@ -98,7 +98,7 @@ def test_parse_shard() -> None:
 
 
 def test_spec_file_generation(tmp_path: Path) -> None:
-    from causalgen.scm.files import load_spec
+    from causalgen.scenes.files import load_spec
 
     spec = load_spec(Path(__file__).parents[2] / "data/scenes/pendulum-noisy.toml")
     p = generate(spec.scene_id, tmp_path / "noisy.h5", n=300, size=32, scm=spec.scm, workers=1)

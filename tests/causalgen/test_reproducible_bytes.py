@@ -50,10 +50,8 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 def _load_spec(path: Path) -> Any:
-    try:
-        from causalgen.scenes.files import load_spec
-    except ImportError:  # before the refactor
-        from causalgen.scm.files import load_spec
+    from causalgen.scenes.files import load_spec
+
     return load_spec(path)
 
 

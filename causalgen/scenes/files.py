@@ -10,22 +10,28 @@ A spec over a built-in scene::
 
 A variable left out keeps the scene's default. A spec without ``scene`` defines a scene of its
 own (shapes bound to variables; see ``docs/scenes.md``) and is handed to the custom-scene
-builder. Every error names the file, the line and the key path.
+builder (:func:`load_custom`). Every error names the file, the line and the key path. This is
+the scenes layer's loader (it builds scenes); the TOML reading and error locating below it live in
+:mod:`causalgen.scm.tomlfile`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from causalgen import scenes
 from causalgen.errors import CausalgenError, SpecError
+from causalgen.scenes.custom import ENTRY, CustomScene, SceneWarning, stored_form
+from causalgen.scenes.source import Source
 from causalgen.scm.expr import compile_expression
 from causalgen.scm.noise import parse_distribution
 from causalgen.scm.spec import SCM, did_you_mean
+from causalgen.scm.tomlfile import SpecFileError, read_toml
 
 TOP_KEYS = ("scene", "name", "description", "variables")
 VARIABLE_KEYS = ("mechanism", "noise", "description")
@@ -41,63 +47,26 @@ class LoadedSpec:
     path: Path | None = None
 
 
-def locate(text: str, table: str | None, key: str | None = None) -> int | None:
-    """1-based line of ``key`` inside ``[table]`` (or of the table header), or None."""
-    lines = text.splitlines()
-    start = 0
-    if table is not None:
-        header = re.compile(r"^\s*\[+\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]+")
-        hits = [i for i, line in enumerate(lines) if header.match(line)]
-        if not hits:
-            return None
-        start = hits[0]
-        if key is None:
-            return start + 1
-        start += 1
-    pattern = re.compile(r"^\s*" + re.escape(key or "") + r"\s*=")
-    for i in range(start, len(lines)):
-        if table is not None and i > start and re.match(r"^\s*\[", lines[i]):
-            break
-        if pattern.match(lines[i]):
-            return i + 1
-    return None
-
-
-class SpecFileError(SpecError):
-    """A spec-file problem, prefixed with ``file:line: key.path:``."""
-
-    def __init__(self, path: Path, text: str, table: str | None, key: str | None, problem: str):
-        line = locate(text, table, key) or (locate(text, table) if table else None)
-        where = f"{path}:{line}" if line else str(path)
-        keypath = ".".join(p for p in (table, key) if p)
-        super().__init__(f"{where}: {keypath + ': ' if keypath else ''}{problem}")
-
-
-def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
-    """Read and parse a TOML file, with clear errors for a missing file and bad syntax."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"no such spec file: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        return path, text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
-
-
 def load_spec(path: str | os.PathLike) -> LoadedSpec:
     """Load a spec file: a built-in scene with overrides, or a custom scene definition."""
     path, text, doc = read_toml(path)
-    if "scene" not in doc:
-        from causalgen.scenes import custom  # a scene defined by the file itself
-
-        return custom.load_custom(path, text, doc)
+    if "scene" not in doc:  # a scene defined by the file itself
+        return load_custom(path, text, doc)
     return _scene_spec(path, text, doc)
 
 
-def _scene_spec(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
-    from causalgen import scenes
+def load_custom(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
+    """A spec file without ``scene = ...``: check it (errors name file:line and key path; doubts
+    are :class:`SceneWarning` s) and return the scene to build and its SCM."""
+    if "name" not in doc:  # the name goes into the stored definition, so workers agree on it
+        doc = {"name": re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem).lstrip("_.-") or "custom", **doc}
+    scene = CustomScene(doc, source=Source(path, text))
+    for message in scene.compiled.warnings:
+        warnings.warn(message, SceneWarning, stacklevel=2)
+    return LoadedSpec(ENTRY, scene.default_scm(), {"definition": stored_form(doc)}, path)
 
+
+def _scene_spec(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
     for key in doc:
         if key not in TOP_KEYS:
             raise SpecFileError(path, text, None, key,
@@ -148,3 +117,6 @@ def _scene_spec(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
     except SpecError as exc:
         raise SpecFileError(path, text, "variables", None, str(exc)) from None
     return LoadedSpec(scene.id, scm, {}, path)
+
+
+__all__ = ["LoadedSpec", "SpecFileError", "load_custom", "load_spec", "read_toml"]
