@@ -17,13 +17,25 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from causalvae.errors import ConfigError
+from causalvae.models import get_model_class
+from causalvae.models.betavae import BetaVAEConfig
+from causalvae.models.causal_config import (
+    CausalCoreConfig,
+    CausalVAEConfig,
+    CausalVAEIntConfig,
+    CausalVAEUnsupConfig,
+)
+from causalvae.models.chyvae import CHyVAEConfig
+from causalvae.models.conditionvae import ConditionVAEConfig
+from causalvae.models.config import ModelConfig, check_choice, check_positive
 
 __all__ = [
     "BetaVAEConfig",
     "CHyVAEConfig",
+    "CausalCoreConfig",
     "CausalVAEConfig",
     "CausalVAEIntConfig",
     "CausalVAEUnsupConfig",
@@ -34,19 +46,6 @@ __all__ = [
     "apply_overrides",
     "parse_value",
 ]
-
-
-def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key}={value!r} is not one of {', '.join(choices)}")
-
-
-def _check_positive(obj: Any, *keys: str, allow_zero: bool = False) -> None:
-    for key in keys:
-        value = getattr(obj, key)
-        if value < 0 or (value == 0 and not allow_zero):
-            bound = ">= 0" if allow_zero else "> 0"
-            raise ConfigError(f"{key}={value!r} must be {bound}")
 
 
 @dataclass
@@ -89,267 +88,15 @@ class TrainConfig:
     recon_images: int = 8
 
     def validate(self) -> None:
-        _check_positive(self, "epochs", "batch_size", "lr", "checkpoint_every", "recon_images")
-        _check_positive(self, "weight_decay", "grad_clip", "num_workers", "threads",
+        check_positive(self, "epochs", "batch_size", "lr", "checkpoint_every", "recon_images")
+        check_positive(self, "weight_decay", "grad_clip", "num_workers", "threads",
                         "memory_budget_gb", allow_zero=True)
-        _check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda, cuda:N")
 
 
-@dataclass
-class ModelConfig:
-    """Settings shared by every model: architecture, image size, latent layout, likelihood.
-
-    The latent space has ``n_concepts`` blocks of ``concept_dim`` dimensions (z_dim = n * k) for
-    every model, so baselines get the same capacity as CausalVAE. ``n_concepts`` = 0 means "the
-    number of label variables of the dataset" and is resolved when training starts.
-
-    ``decoder`` (conv architecture): ``joint``, one decoder reading the whole latent vector, or
-    ``additive``, one small decoder per concept block with the logits summed
-    (:class:`causalvae.models.nets.AdditiveConvDecoder`). The reference architecture's decoder is
-    always additive (the public code's averaged per-concept decoders).
-    """
-
-    arch: str = "conv"
-    image_size: int = 64
-    n_concepts: int = 0
-    concept_dim: int = 4
-    conv_width: int = 16
-    hidden: int = 256
-    likelihood: str = "bernoulli"
-    recon_std: float = 0.1
-    decoder: str = "joint"
-
-    @property
-    def z_dim(self) -> int:
-        return self.n_concepts * self.concept_dim
-
-    def validate(self) -> None:
-        _check_choice("arch", self.arch, ("conv", "reference"))
-        _check_choice("likelihood", self.likelihood, ("bernoulli", "gaussian"))
-        _check_choice("decoder", self.decoder, ("joint", "additive"))
-        _check_positive(self, "concept_dim", "conv_width", "hidden", "recon_std")
-        _check_positive(self, "n_concepts", allow_zero=True)
-        if self.arch == "conv" and not 32 <= self.image_size <= 128:
-            raise ConfigError(
-                f"image_size={self.image_size} is outside 32..128, the sizes the conv architecture "
-                "supports; pass --image-size in that range (images are resized on the device)"
-            )
-        if self.image_size < 8:
-            raise ConfigError(f"image_size={self.image_size} is too small")
-
-
-@dataclass
-class _CausalCore(ModelConfig):
-    """Causal-layer settings shared by ``causalvae`` and ``causalvae-unsup``.
-
-    ``alpha`` weighs H(A) (the paper's plain penalty; the reference code used 3), ``gamma`` weighs
-    l_m, ``c`` is the constant in H(A) = tr((I + (c/n) A o A)^n) - n (``dag_penalty="poly"``; the
-    alternative ``"expm"`` is tr(exp(c A o A)) - n). ``a_init`` is ``"zero"``, ``"dataset"`` (the
-    file's true adjacency) or a path to a ``.npy``/``.json`` (n, n) array. ``lagrangian`` replaces
-    ``alpha * H`` by ``lambda * H + rho/2 * H^2`` with lambda += rho * H and rho *= ``rho_mult``
-    (up to ``rho_max``) at each epoch end when H did not shrink below ``h_progress`` of its
-    previous value. ``l1`` weighs sum |A|. ``kappa_m`` is the constraint level of l_m <= kappa_m:
-    the penalty is ``gamma * max(l_m - kappa_m, 0)`` (0 gives the plain penalty). Edges with
-    |A_ij| > ``graph_threshold`` define the graph used by the do-operation.
-
-    ``linear_causal_layer`` (the paper: on) computes z = (I - A^T)^-1 eps; off, z = eps and the
-    mask layer alone carries the causal mechanisms. ``decoder_input``: ``mask`` (the paper) decodes
-    the mask layer's output g(A o z) + eps; ``concepts`` decodes z, and do() then keeps each
-    unit's residual z_j - g_j(A_j o z) when it recomputes a descendant.
-
-    Interventional data (files generated with ``--intervention-mix``): with ``intervention_mask``
-    the equations of the variables that do() set in a sample are cut in that sample, as the
-    interventional likelihood requires (a do()-set variable is not explained by its parents): the
-    label term drops them, the causal layer uses A with those columns zeroed (z_j = eps_j) and
-    the mask-layer term l_m drops them. Off (the paper formulation) the mask is ignored.
-    ``structure_lr`` > 0 gives A (and the label mechanisms) their own Adam learning rate (A moves
-    slowly at the default 1e-3); 0 uses the run's ``lr``. ``threshold_rule`` says how the learned
-    A becomes a graph for evaluation: ``relative`` = :func:`causalvae.graph.default_threshold`
-    (0.3 x the largest |A_ij|), ``absolute`` = |A_ij| > ``graph_threshold`` (the rule the
-    do-operation uses); see :meth:`edge_threshold`.
-    """
-
-    alpha: float = 3.0
-    gamma: float = 1.0
-    c: float = 1.0
-    dag_penalty: str = "poly"
-    kappa_m: float = 0.0
-    a_init: str = "zero"
-    mask_hidden: int = 32
-    lagrangian: bool = False
-    rho_init: float = 1.0
-    rho_mult: float = 10.0
-    rho_max: float = 1e4
-    h_progress: float = 0.25
-    l1: float = 0.0
-    graph_threshold: float = 0.3
-    intervention_mask: bool = False
-    structure_lr: float = 0.0
-    threshold_rule: str = "relative"
-    decoder_input: str = "mask"
-    linear_causal_layer: bool = True
-    # keys added after configs were first saved, with the behaviour of configs that lack them
-    LEGACY_VALUES: ClassVar[dict[str, Any]] = {"decoder_input": "mask",
-                                               "linear_causal_layer": True}
-
-    def edge_threshold(self) -> float | None:
-        """The threshold to turn |A| into a graph: None = ``default_threshold(A)`` (relative)."""
-        return self.graph_threshold if self.threshold_rule == "absolute" else None
-
-    def validate(self) -> None:
-        super().validate()
-        _check_choice("dag_penalty", self.dag_penalty, ("poly", "expm"))
-        _check_choice("threshold_rule", self.threshold_rule, ("relative", "absolute"))
-        _check_choice("decoder_input", self.decoder_input, ("mask", "concepts"))
-        _check_positive(self, "structure_lr", allow_zero=True)
-        _check_positive(self, "c", "mask_hidden", "rho_init", "rho_mult", "rho_max")
-        _check_positive(self, "alpha", "gamma", "kappa_m", "l1", "graph_threshold",
-                        allow_zero=True)
-
-
-@dataclass
-class CausalVAEConfig(_CausalCore):
-    """CausalVAE with label supervision: ``beta`` weighs l_u (hinged at ``kappa_u``), and the
-    conditional prior is p(z_i | u_i) = N(u_i 1_k, prior_std^2 I) on normalised labels.
-
-    The label term (defaults: the paper's l_u = ||u - A^T u||^2):
-
-    - ``label_model``: ``linear`` (A^T u) or ``mlp``: u_j = g_j(A_j o u), one small MLP per
-      child on its A-gated parent labels (``label_hidden`` units), 1-Lipschitz in each input
-      (unit-norm weights, ELU), so an input's effect is bounded by |A_ij| and A stays the edge
-      strength: an unconstrained MLP rescales a tiny gate and keeps 2-cycles at negligible H(A).
-      Needed on pendulum: shadow_length is U-shaped in the angles (no linear correlation).
-    - ``label_likelihood``: ``mse`` (the sum of squares) or ``gaussian``: the profile Gaussian
-      likelihood with one noise variance per variable (:func:`causalvae.losses.label_gaussian_nll`,
-      ``label_floor`` on the variances). The sum of squares scores some wrong graphs above the
-      true one on standardised labels; the likelihood does not.
-    - ``structure_from_labels``: A is learned from the label term (+ acyclicity, l1) only: the
-      causal and mask layers and the KL read A without passing gradients to it. The ELBO's
-      terms are linear in A (z = A^T z + eps, so KL(q(eps)) is a least-squares fit of the latents
-      in A that cannot see interventions and ignores nonlinear edges) and pull A to the wrong
-      graph or shrink it (the paper formulation's edges end up at 0.1-0.3).
-    """
-
-    beta: float = 1.0
-    kappa_u: float = 0.0
-    prior_std: float = 1.0
-    label_model: str = "linear"
-    label_likelihood: str = "mse"
-    label_hidden: int = 32
-    label_floor: float = 1e-2
-    structure_from_labels: bool = False
-
-    def validate(self) -> None:
-        super().validate()
-        _check_positive(self, "prior_std", "label_hidden", "label_floor")
-        _check_positive(self, "beta", "kappa_u", allow_zero=True)
-        _check_choice("label_model", self.label_model, ("linear", "mlp"))
-        _check_choice("label_likelihood", self.label_likelihood, ("mse", "gaussian"))
-
-
-@dataclass
-class CausalVAEIntConfig(CausalVAEConfig):
-    """``causalvae-int``: CausalVAE for data with per-sample interventions (``--intervention-mix``).
-
-    The same model and options as ``causalvae``, with the settings that recover the generating
-    graph from interventional data as defaults: the interventional likelihood
-    (``intervention_mask``), 1-Lipschitz per-child label MLPs on A-gated parents, the Gaussian
-    label likelihood, A learned from the labels only (at ``structure_lr`` 1e-2), acyclicity by the
-    augmented Lagrangian, l1 = 0.01 on A, and the graph read with the absolute threshold
-    ``graph_threshold`` (the do-operation's rule): the Lipschitz bound makes |A_ij| the largest
-    slope of the mechanism, which differs between children (pendulum: ~4 into shadow_length,
-    ~0.6-1 into shadow_position), so a threshold relative to the largest entry cuts true edges.
-    Without interventions in the data the mask is all zeros and the graph is not identified.
-
-    The latent side: no linear causal layer (``linear_causal_layer=False``: z = eps, one block
-    per concept, tied to its label by p(z_i | u_i)), the mask layer as the latent SCM
-    (z_j = g_j(A_j o z) + residual, fitted by l_m and used by do()), and the decoder reading the
-    concept latents z (``decoder_input="concepts"``). The paper's linear layer
-    z = (I - A^T)^-1 eps reads the same A, whose entries here are slope bounds of nonlinear
-    mechanisms (pendulum: ~4 into shadow_length): it mixes the parents' posterior into the
-    children's latents, and the encoder answered by entangling the two root concepts (their
-    MIC stayed at 0.6-0.8 under every other change tried: eps KL off, l_m off, prior warm-up,
-    an additive decoder, decoding z); without it MIC is 1.00 on every concept and the
-    counterfactual pixel MSE of the roots falls 4x (pendulum seed 0, docs/results.md).
-    ``prior_std`` is 0.2 (the paper model's default is 1), so the prior, not only the
-    reconstruction, decides what each block holds. A is learned from the labels alone, so it is
-    bit-identical under all of these settings (checked) and graph recovery does not depend on
-    them.
-    """
-
-    prior_std: float = 0.2
-    linear_causal_layer: bool = False
-    decoder_input: str = "concepts"
-    intervention_mask: bool = True
-    label_model: str = "mlp"
-    label_likelihood: str = "gaussian"
-    structure_from_labels: bool = True
-    structure_lr: float = 1e-2
-    lagrangian: bool = True
-    l1: float = 0.01
-    threshold_rule: str = "absolute"
-
-
-@dataclass
-class CausalVAEUnsupConfig(_CausalCore):
-    """CausalVAE without labels: N(0, I) priors on eps and z, no l_u."""
-
-
-@dataclass
-class ConditionVAEConfig(ModelConfig):
-    """Label-conditioned prior N(u_i 1_k, prior_std^2 I), no causal layer. ``prior_std`` 0.2 is
-    causalvae-int's, so a comparison of the two isolates the causal machinery."""
-
-    prior_std: float = 0.2
-
-    def validate(self) -> None:
-        super().validate()
-        _check_positive(self, "prior_std")
-
-
-@dataclass
-class BetaVAEConfig(ModelConfig):
-    """Standard normal prior, KL weighted by ``beta``."""
-
-    beta: float = 4.0
-
-    def validate(self) -> None:
-        super().validate()
-        _check_positive(self, "beta", allow_zero=True)
-
-
-@dataclass
-class CHyVAEConfig(ModelConfig):
-    """Inverse-Wishart hyperprior IW(Psi, nu) with Psi = ``psi_scale`` * I.
-
-    ``nu`` = 0 means z_dim + 23 (the public code's 33 for z_dim 10, shifted with z_dim so that the
-    excess degrees of freedom stay the same); ``psi_scale`` = 0 means max(nu - z_dim - 1, 1), which
-    makes E[Sigma] = I as in the public code.
-    """
-
-    nu: float = 0.0
-    psi_scale: float = 0.0
-
-    def resolved_nu(self) -> float:
-        return self.nu if self.nu > 0 else float(self.z_dim + 23)
-
-    def resolved_psi_scale(self) -> float:
-        if self.psi_scale > 0:
-            return self.psi_scale
-        return max(self.resolved_nu() - self.z_dim - 1.0, 1.0)
-
-    def validate(self) -> None:
-        super().validate()
-        _check_positive(self, "nu", "psi_scale", allow_zero=True)
-        if self.nu > 0 and self.n_concepts and self.nu <= self.z_dim - 1:
-            raise ConfigError(f"nu={self.nu} must exceed z_dim - 1 = {self.z_dim - 1}")
-
-
 def _model_config_class(model: str) -> type[ModelConfig]:
-    from causalvae.models.registry import get_model_class  # lazy: models import this module
-
     return get_model_class(model).config_class
 
 

@@ -10,13 +10,14 @@ Concepts that are not descendants keep their latents bit for bit. Values are in 
 latents; for supervised CausalVAE the prior ties z_i to the standardised label u_i, so a value is
 a label in standard deviations from the train mean.
 
-``traverse`` sets one decoder-latent dimension to a sweep of values for any model.
+``traverse`` sets one decoder-latent dimension to a sweep of values for any model. The models
+call these functions (``model.do``, ``model.traverse``); this module imports no model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -24,8 +25,21 @@ from torch import Tensor
 
 from causalvae.errors import InterventionError
 
-if TYPE_CHECKING:
-    from causalvae.models.base import BaseVAE
+
+class LatentModel(Protocol):
+    """What these functions need of a model (:class:`causalvae.models.base.BaseVAE` has it all;
+    ``do`` also needs a causal layer: ``n``, ``k``, ``infer``, ``adjacency``, ``mask``). A
+    protocol, so that this module sits below the models that call it."""
+
+    name: str
+    z_dim: int
+    config: Any
+
+    def decoder_latents(self, x: Tensor, u: Tensor | None = None) -> Tensor: ...
+
+    def decode(self, z: Tensor) -> Tensor: ...
+
+    def to_image(self, out: Tensor) -> Tensor: ...
 
 __all__ = ["descendants", "do", "do_latents", "graph_of", "topological_order", "traverse"]
 
@@ -90,7 +104,7 @@ def _block_value(value: float | Tensor, batch: int, k: int, like: Tensor) -> Ten
 
 
 @torch.no_grad()
-def do_latents(model: BaseVAE, x: Tensor, u: Tensor | None,
+def do_latents(model: LatentModel, x: Tensor, u: Tensor | None,
                interventions: dict[int, float | Tensor]) -> tuple[Tensor, Tensor]:
     """Decoder latents before and after do(z_i = v, ...): two (B, n, k) tensors."""
     if not getattr(model, "has_causal_layer", False):
@@ -126,7 +140,7 @@ def do_latents(model: BaseVAE, x: Tensor, u: Tensor | None,
 
 
 @torch.no_grad()
-def do(model: BaseVAE, x: Tensor, u: Tensor | None,
+def do(model: LatentModel, x: Tensor, u: Tensor | None,
        interventions: dict[int, float | Tensor]) -> Tensor:
     """Images under the intervention, (B, 3, S, S) in [0, 1]."""
     _, after = do_latents(model, x, u, interventions)
@@ -134,7 +148,7 @@ def do(model: BaseVAE, x: Tensor, u: Tensor | None,
 
 
 @torch.no_grad()
-def traverse(model: BaseVAE, x: Tensor, dim: int, values: Tensor | Sequence[float],
+def traverse(model: LatentModel, x: Tensor, dim: int, values: Tensor | Sequence[float],
              u: Tensor | None = None) -> Tensor:
     """Decode posterior-mean latents with dimension ``dim`` set to each value: (V, B, 3, S, S)."""
     if not 0 <= dim < model.z_dim:

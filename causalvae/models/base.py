@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from causalvae.config import ModelConfig
 from causalvae.errors import ConfigError, InterventionError
+from causalvae.intervene import traverse
 from causalvae.losses import bernoulli_nll, gaussian_nll, kl_std_normal
+from causalvae.models.config import ModelConfig
 from causalvae.models.nets import (
     AdditiveConvDecoder,
     ConvDecoder,
@@ -153,8 +154,6 @@ class BaseVAE(nn.Module):
     def traverse(self, x: Tensor, dim: int, values: Tensor | list[float],
                  u: Tensor | None = None) -> Tensor:
         """Images with latent ``dim`` set to each value: (V, B, 3, S, S)."""
-        from causalvae.intervene import traverse
-
         return traverse(self, x, dim, values, u)
 
     def do(self, x: Tensor, u: Tensor | None,

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor
 
-from causalvae.config import BetaVAEConfig
 from causalvae.losses import kl_std_normal
 from causalvae.models.base import BaseVAE
+from causalvae.models.config import ModelConfig, check_positive
 from causalvae.models.registry import register
 
-__all__ = ["BetaVAE"]
+__all__ = ["BetaVAE", "BetaVAEConfig"]
+
+
+@dataclass
+class BetaVAEConfig(ModelConfig):
+    """Standard normal prior, KL weighted by ``beta``."""
+
+    beta: float = 4.0
+
+    def validate(self) -> None:
+        super().validate()
+        check_positive(self, "beta", allow_zero=True)
 
 
 @register("betavae", BetaVAEConfig)

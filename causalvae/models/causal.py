@@ -18,7 +18,7 @@ Interventional data: ``model(x, u, intervened)`` takes the (B, n) 0/1 mask of th
 do() set in each sample. With ``intervention_mask`` those equations are cut in those samples (the
 label term drops them, the causal layer zeroes their columns of A so z_j = eps_j, l_m drops them);
 otherwise the mask is ignored. ``causalvae-int`` is CausalVAE with the settings that recover the
-graph from such data (see :class:`causalvae.config.CausalVAEIntConfig`).
+graph from such data (see :class:`causalvae.models.causal_config.CausalVAEIntConfig`).
 
 Two switches change the latent side (both on the paper's side by default): without
 ``linear_causal_layer`` step 2 is z = eps (the mask layer alone carries the mechanisms), and
@@ -37,8 +37,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from causalvae.config import CausalVAEConfig, CausalVAEIntConfig, CausalVAEUnsupConfig, _CausalCore
 from causalvae.errors import ConfigError
+from causalvae.intervene import do
 from causalvae.losses import (
     causal_kl,
     dag_penalty,
@@ -48,6 +48,12 @@ from causalvae.losses import (
     mask_loss,
 )
 from causalvae.models.base import BaseVAE, VAEOutput, fp32
+from causalvae.models.causal_config import (
+    CausalCoreConfig,
+    CausalVAEConfig,
+    CausalVAEIntConfig,
+    CausalVAEUnsupConfig,
+)
 from causalvae.models.conditionvae import label_prior_mean
 from causalvae.models.nets import _batched_linear
 from causalvae.models.registry import register
@@ -125,12 +131,12 @@ class LabelMechanisms(nn.Module):
 class _CausalBase(BaseVAE):
     """Shared machinery: the adjacency A, the causal and mask layers, the structural losses."""
 
-    config: _CausalCore
+    config: CausalCoreConfig
     has_causal_layer = True
     concept_blocks = True
     accepts_interventions = True  # forward takes the (B, n) do() mask as a third argument
 
-    def __init__(self, config: _CausalCore, initial_adjacency: np.ndarray | None = None) -> None:
+    def __init__(self, config: CausalCoreConfig, initial_adjacency: np.ndarray | None = None) -> None:
         super().__init__(config)
         init = torch.zeros(self.n, self.n) if initial_adjacency is None else torch.as_tensor(
             np.asarray(initial_adjacency, np.float32))
@@ -269,8 +275,6 @@ class _CausalBase(BaseVAE):
     def do(self, x: Tensor, u: Tensor | None,
            interventions: dict[int, float | Tensor]) -> Tensor:
         """Images under do(z_i = value, ...): (B, 3, S, S); see :func:`causalvae.intervene.do`."""
-        from causalvae.intervene import do
-
         return do(self, x, u, interventions)
 
 

@@ -9,16 +9,46 @@ serves :meth:`CHyVAE.sample_prior`, i.e. generation: Sigma ~ IW(Psi, nu), z ~ N(
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from causalvae.config import CHyVAEConfig
+from causalvae.errors import ConfigError
 from causalvae.losses import chyvae_regulariser, sample_inverse_wishart
 from causalvae.models.base import BaseVAE, VAEOutput, fp32
+from causalvae.models.config import ModelConfig, check_positive
 from causalvae.models.registry import register
 
-__all__ = ["CHyVAE"]
+__all__ = ["CHyVAE", "CHyVAEConfig"]
+
+
+@dataclass
+class CHyVAEConfig(ModelConfig):
+    """Inverse-Wishart hyperprior IW(Psi, nu) with Psi = ``psi_scale`` * I.
+
+    ``nu`` = 0 means z_dim + 23 (the public code's 33 for z_dim 10, shifted with z_dim so that the
+    excess degrees of freedom stay the same); ``psi_scale`` = 0 means max(nu - z_dim - 1, 1), which
+    makes E[Sigma] = I as in the public code.
+    """
+
+    nu: float = 0.0
+    psi_scale: float = 0.0
+
+    def resolved_nu(self) -> float:
+        return self.nu if self.nu > 0 else float(self.z_dim + 23)
+
+    def resolved_psi_scale(self) -> float:
+        if self.psi_scale > 0:
+            return self.psi_scale
+        return max(self.resolved_nu() - self.z_dim - 1.0, 1.0)
+
+    def validate(self) -> None:
+        super().validate()
+        check_positive(self, "nu", "psi_scale", allow_zero=True)
+        if self.nu > 0 and self.n_concepts and self.nu <= self.z_dim - 1:
+            raise ConfigError(f"nu={self.nu} must exceed z_dim - 1 = {self.z_dim - 1}")
 
 
 @register("chyvae", CHyVAEConfig)
