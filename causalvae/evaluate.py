@@ -38,14 +38,15 @@ from causalgen.truth import counterfactual_truth
 from causalvae.checkpoint import LoadedRun, load_run
 from causalvae.data import to_model_input
 from causalvae.errors import CausalvaeError
+from causalvae.essential import class_name, target_family
 from causalvae.graph import graph_metrics
 from causalvae.metrics import concept_mic_tic, dci, mig
 
 log = logging.getLogger(__name__)
 EVALUATION_NAME = "evaluation.json"
 # bumped when a metric changes, so `causalvae experiment` redoes older evaluations
-# (2: the label probe became a CNN)
-EVALUATION_VERSION = 2
+# (2: the label probe became a CNN; 3: shd_cpdag)
+EVALUATION_VERSION = 3
 PROBE_SIZE = 32  # label probes read images downsampled to this size
 
 
@@ -307,6 +308,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         calib = calibrate(latents, batch.labels, dims)
         cf = counterfactual_fidelity(view, ds, batch, dims, calib, probe, n_cf, seed)
         true_adj = ds.adjacency
+        targets = target_family(ds.intervened)
     result: dict[str, Any] = {
         "evaluation_version": EVALUATION_VERSION,
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
@@ -324,14 +326,16 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         # a model may declare its own rule (causalvae-int: |A| > graph_threshold, since its |A|
         # is a mechanism's slope bound); otherwise default_threshold. Both SHDs are reported.
         rule = getattr(run.model, "edge_threshold", lambda: None)()
-        g = graph_metrics(A, true_adj, threshold=rule)
-        result.update({k: g[k] for k in ("shd", "precision", "recall", "auroc", "threshold",
+        g = graph_metrics(A, true_adj, threshold=rule, targets=targets)
+        result.update({k: g[k] for k in ("shd", "shd_cpdag", "equivalence_class", "graph_flags",
+                                          "precision", "recall", "auroc", "threshold",
                                           "learned_adjacency", "predicted_adjacency", "shd_curve")})
         result["sid"] = g.get("sid")
         result["threshold_rule"] = "model" if rule is not None else "default"
         result["shd_default_rule"] = g["shd"] if rule is None else graph_metrics(A, true_adj)["shd"]
     else:
-        result.update({"shd": None, "precision": None, "recall": None, "auroc": None,
+        result.update({"shd": None, "shd_cpdag": None, "equivalence_class": class_name(targets),
+                       "graph_flags": [], "precision": None, "recall": None, "auroc": None,
                        "threshold": None, "learned_adjacency": None, "predicted_adjacency": None,
                        "sid": None, "threshold_rule": None, "shd_default_rule": None})
     if write:

@@ -8,6 +8,15 @@ real-valued; it becomes a graph by thresholding |A|. The diagonal (self-loops) i
 SID and the ancestor adjustment identification distance come from the `gadjid` package when it
 is installed (they are None otherwise, and for a predicted graph that is not a DAG, where they are
 undefined).
+
+Besides the SHD against the DAG, `graph_metrics` reports `shd_cpdag`, the SHD between the
+equivalence classes that the data identify (:mod:`causalvae.essential`): the CPDAG for
+observational data, the interventional essential graph when the data carry intervention targets.
+A learned graph with a directed cycle still gets every score that needs no DAG (SHD, precision,
+recall, AUROC); the others are None and ``graph_flags`` says why. `pdag_metrics` scores a
+partially directed graph (the output of PC or GES) the same way; there an undirected edge i - j
+is the pair state of its own: against a true i -> j it counts 1 in both SHDs (like a reversal),
+and in precision / recall it is read as both directions (one true and one false positive).
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import logging
 
 import numpy as np
 
+from causalvae.essential import Targets, class_name, essential_graph, pair_shd
+
 __all__ = [
     "ancestor_aid",
     "auroc",
@@ -23,6 +34,7 @@ __all__ = [
     "edge_precision_recall",
     "graph_metrics",
     "is_dag",
+    "pdag_metrics",
     "shd",
     "shd_curve",
     "sid",
@@ -223,24 +235,43 @@ def ancestor_aid(pred: np.ndarray, true: np.ndarray, normalized: bool = False) -
     return _gadjid_distance("ancestor_aid", pred, true, normalized)
 
 
-def graph_metrics(A: np.ndarray, true: np.ndarray, threshold: float | None = None) -> dict:
+def _class_scores(pred: np.ndarray, t: np.ndarray, targets: Targets | None,
+                  pred_is_class: bool) -> dict:
+    """shd_cpdag and the class name, or None plus a flag for a cyclic prediction."""
+    name = class_name(targets)
+    if not pred_is_class and not is_dag(pred):
+        return {"shd_cpdag": None, "equivalence_class": name, "graph_flags": [
+            "the predicted graph has a directed cycle: shd_cpdag, sid and ancestor_aid need a "
+            "DAG and are None; shd, precision, recall and auroc are computed"]}
+    p = pred if pred_is_class else essential_graph(pred, targets)
+    return {"shd_cpdag": pair_shd(p, essential_graph(t, targets)), "equivalence_class": name,
+            "graph_flags": []}
+
+
+def graph_metrics(A: np.ndarray, true: np.ndarray, threshold: float | None = None,
+                  targets: Targets | None = None) -> dict:
     """Every graph-recovery score of a learned A (n, n) against the true binary DAG (n, n).
 
-    threshold None uses `default_threshold(A)`. Returns a JSON-ready dict: threshold, shd,
-    precision, recall, auroc (NaN with one class), sid / sid_normalized / ancestor_aid /
-    ancestor_aid_normalized (None if unavailable), pred_is_dag, n_edges_pred, n_edges_true,
+    threshold None uses `default_threshold(A)`; ``targets`` is the data's intervention target
+    family (`essential.target_family`), None for observational data. Returns a JSON-ready dict:
+    threshold, shd, shd_cpdag, equivalence_class, graph_flags, precision, recall, auroc (NaN
+    with one class), sid / sid_normalized / ancestor_aid / ancestor_aid_normalized (None if
+    unavailable or pred has a cycle), pred_is_dag, n_edges_pred, n_edges_true,
     learned_adjacency (floats), predicted_adjacency, true_adjacency (ints), shd_curve.
     """
     a = _square(A, "A")
     t = _binary(true, "true")
     if a.shape != t.shape:
         raise ValueError(f"A and true differ in shape: {a.shape} vs {t.shape}")
+    if not is_dag(t):
+        raise ValueError("true adjacency is not a DAG")
     th = default_threshold(a) if threshold is None else float(threshold)
     pred = threshold_adjacency(a, th)
     precision, recall = edge_precision_recall(pred, t)
     return {
         "threshold": th,
         "shd": shd(pred, t),
+        **_class_scores(pred, t, targets, pred_is_class=False),
         "precision": precision,
         "recall": recall,
         "auroc": auroc(a, t),
@@ -255,4 +286,23 @@ def graph_metrics(A: np.ndarray, true: np.ndarray, threshold: float | None = Non
         "predicted_adjacency": pred.astype(int).tolist(),
         "true_adjacency": t.astype(int).tolist(),
         "shd_curve": [[th_i, s] for th_i, s in shd_curve(a, t)],
+    }
+
+
+def pdag_metrics(pdag: np.ndarray, true: np.ndarray, targets: Targets | None = None) -> dict:
+    """Scores of a partially directed graph (n, n; i - j has both entries set) against the
+    true DAG: shd (vs the DAG), shd_cpdag (vs the true class, compared as given), precision,
+    recall, n_undirected, and the matrices. SID needs a DAG and is left out."""
+    p, t = _pair(pdag, true)
+    if not is_dag(t):
+        raise ValueError("true adjacency is not a DAG")
+    precision, recall = edge_precision_recall(p, t)
+    return {
+        "shd": shd(p, t),
+        **_class_scores(p, t, targets, pred_is_class=True),
+        "precision": precision,
+        "recall": recall,
+        "n_undirected": int(np.count_nonzero(np.triu(p & p.T, 1))),
+        "predicted_adjacency": p.astype(int).tolist(),
+        "true_adjacency": t.astype(int).tolist(),
     }
