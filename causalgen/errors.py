@@ -45,3 +45,16 @@ class RenderRangeError(CausalgenError):
 
 class DatasetError(CausalgenError):
     """A dataset file is missing, incomplete, foreign, from a newer schema, or would be overwritten."""
+
+
+class ImportDataError(CausalgenError):
+    """External images or labels cannot be imported: a missing column, an image that does not
+    decode, a label row that matches no image, a declared graph that is not a DAG."""
+
+
+class NoGeneratorError(SceneNotFoundError):
+    """The file was imported (``scene = "external/NAME"``): no generator or SCM stands behind it,
+    so nothing that needs one (ground-truth counterfactuals, re-rendering) can be computed.
+
+    A subclass of :class:`SceneNotFoundError`, so callers that already skip ground truth when a
+    file's scene is not installed skip it for imported files too."""

@@ -10,6 +10,8 @@ The writer and the reader import these names; nothing else spells a key. A file 
   (files made with ``--intervention-mix``; the labels are the post-intervention values);
 - optional group ``counterfactual/`` with ``images``, ``labels``, ``noise`` for the same samples
   under the intervention stored in its ``intervention`` attribute;
+- optional ``source_names`` (N,) UTF-8 text: each sample's image file, relative to the imported
+  folder (files made by ``causalgen import``);
 - file attributes listed in :data:`REQUIRED_ATTRS`; ``complete`` is written last, so a file
   without ``complete = True`` is a file whose writer did not finish.
 """
@@ -27,6 +29,7 @@ NOISE = "noise"
 SPLIT = "split"
 INTERVENED = "intervened"  # optional uint8 (N, V): 1 where a sample's variable was intervened on
 COUNTERFACTUAL = "counterfactual"
+SOURCE_NAMES = "source_names"  # optional (N,) text: the image file of each imported sample
 
 SPLIT_TRAIN = 0
 SPLIT_TEST = 1
@@ -51,6 +54,10 @@ ATTR_TOTAL = "total"  # samples in the whole dataset (a shard holds [start, stop
 ATTR_SHARD = "shard"  # JSON {"index", "count", "start", "stop"}; absent in an unsharded file
 ATTR_INTERVENTION_MIX = "intervention_mix"  # JSON, files with per-sample interventions only
 ATTR_COMPLETE = "complete"  # written last
+# Imported files (`causalgen import`): scene is EXTERNAL_PREFIX + NAME, no SCM (ATTR_SCM "{}"),
+# the adjacency is the declared graph (all zeros when none was declared), noise is NaN.
+EXTERNAL_PREFIX = "external/"
+ATTR_SOURCE = "source"  # JSON: what was imported and how (format, columns, crop, graph, skipped)
 
 REQUIRED_ATTRS = (
     ATTR_FORMAT,

@@ -102,9 +102,13 @@ class DatasetWriter:
         counterfactual: Mapping[str, Any] | None = None,
         intervened: bool = False,
         overwrite: bool = False,
+        resizable: bool = False,
     ) -> None:
         self.path = check_output_path(path, overwrite)
         self.n = int(n)
+        # resizable: per-sample datasets may shrink before commit (:meth:`truncate`), for writers
+        # that learn only while writing how many samples survive (``causalgen import --skip-bad``)
+        self._maxshape = (lambda shape: (None, *shape[1:])) if resizable else (lambda shape: None)
         self.v = len(variables)
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")
         self._file = h5py.File(self._tmp, "w")
@@ -123,13 +127,17 @@ class DatasetWriter:
             cf = f.create_group(S.COUNTERFACTUAL)
             cf.attrs[S.ATTR_INTERVENTION] = json.dumps(dict(counterfactual), sort_keys=True)
             groups.append(cf)
+        m = self._maxshape
         for g in groups:
-            g.create_dataset(S.IMAGES, shape=(self.n, *image_shape), dtype=np.uint8, chunks=chunk, **kw)
-            g.create_dataset(S.LABELS, shape=(self.n, self.v), dtype=np.float32)
-            g.create_dataset(S.NOISE, shape=(self.n, self.v), dtype=np.float32)
-        f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8)
+            g.create_dataset(S.IMAGES, shape=(self.n, *image_shape), dtype=np.uint8, chunks=chunk,
+                             maxshape=m((self.n, *image_shape)), **kw)
+            for key in (S.LABELS, S.NOISE):
+                g.create_dataset(key, shape=(self.n, self.v), dtype=np.float32,
+                                 maxshape=m((self.n, self.v)))
+        f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8, maxshape=m((self.n,)))
         if intervened:
-            f.create_dataset(S.INTERVENED, shape=(self.n, self.v), dtype=np.uint8)
+            f.create_dataset(S.INTERVENED, shape=(self.n, self.v), dtype=np.uint8,
+                             maxshape=m((self.n, self.v)))
         f.attrs[S.ATTR_FORMAT] = S.FORMAT_NAME
         f.attrs[S.ATTR_SCHEMA_VERSION] = S.SCHEMA_VERSION
         f.attrs[S.ATTR_GENERATOR_VERSION] = __version__
@@ -174,6 +182,17 @@ class DatasetWriter:
         origin = (0,) * (dset.ndim - 1)
         for row, mask, data in images:
             dset.id.write_direct_chunk((start + row, *origin), data, mask)
+
+    def truncate(self, n: int) -> None:
+        """Keep only the first ``n`` samples (a writer made with ``resizable=True``)."""
+        n = int(n)
+        if not 1 <= n <= self.n:
+            raise DatasetError(f"cannot truncate a file of {self.n} samples to {n}.")
+        for g in [self._file, self._file.get(S.COUNTERFACTUAL)]:
+            for key in (S.IMAGES, S.LABELS, S.NOISE, S.SPLIT, S.INTERVENED):
+                if g is not None and isinstance(g.get(key), h5py.Dataset):
+                    g[key].resize(n, axis=0)
+        self.n = n
 
     @property
     def file(self) -> h5py.File:

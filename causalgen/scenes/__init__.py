@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
-from causalgen.errors import SceneNotFoundError, SpecError
+from causalgen.errors import NoGeneratorError, SceneNotFoundError, SpecError
+from causalgen.io.schema import EXTERNAL_PREFIX
 from causalgen.scenes.base import Scene
 from causalgen.scm.spec import did_you_mean
 
@@ -101,8 +102,13 @@ def from_dataset(ds: Any) -> tuple[Scene, Any]:
 
     Lets evaluation ask the generator for ground truth: render counterfactuals of the file's
     samples with the same exogenous noise. Raises SceneNotFoundError when the scene that wrote
-    the file is not installed here.
+    the file is not installed here, and its subclass NoGeneratorError for an imported file
+    (``scene = "external/NAME"``), which has no generator behind it.
     """
+    if str(ds.scene).startswith(EXTERNAL_PREFIX):
+        raise NoGeneratorError(
+            f"{ds.path} was imported ({ds.scene}): it has no generator or SCM, so ground-truth "
+            "counterfactuals and re-renders cannot be made for it.")
     scene = make(ds.scene_entry, **ds.scene_kwargs)
     return scene, scene.scm_from_json(ds.spec_json)
 
