@@ -41,8 +41,8 @@ COLLISION_SUBSTEPS = 10
 
 
 def ball_radius(mass: np.ndarray | float) -> np.ndarray | float:
-    """Radius of a ball of ``mass`` kg (drawing units): 0.5 + 0.25 * mass."""
-    return 0.5 + 0.25 * mass
+    """Radius of a ball of ``mass`` kg (drawing units): 0.6 + 0.4 * mass."""
+    return 0.6 + 0.4 * mass
 
 
 class _Pool:

@@ -117,6 +117,10 @@ register("pendulum-v1", "causalgen.scenes.pendulum:Pendulum",
          "a pendulum lit by a sun; its shadow on the ground (the CausalVAE reference scene)")
 register("flow-v1", "causalgen.scenes.flow:Flow",
          "a tank with a ball and a hole; the jet's landing distance (Torricelli)")
+register("pendulum-dynamic-v1", "causalgen.scenes.pendulum_dynamic:PendulumDynamic",
+         "a damped pendulum swinging under a moving sun, its shadow frame by frame (temporal)")
+register("collision-v1", "causalgen.scenes.collision:Collision",
+         "two balls on a track; the elastic collision sets where the second goes (temporal)")
 register("custom-v1", "causalgen.scenes.custom:CustomScene",
          "a scene defined by a TOML file or a Python dict (docs/scenes.md)")
 

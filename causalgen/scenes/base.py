@@ -24,6 +24,7 @@ class Scene(ABC):
 
     id: str = ""  # a class constant for built-in scenes; custom scenes set it per instance
     default_size: int = 96
+    default_steps: int | None = None  # temporal scenes: the sequence length without --steps
     min_size: ClassVar[int] = 16
     max_size: ClassVar[int] = 1024
 

@@ -71,7 +71,9 @@ class SCM:
             if v.name in (v.parents or ()):
                 raise SpecError(f"variable {v.name!r}: its mechanism reads itself (a self-loop).")
             if isinstance(v.mechanism, str):
-                compiled[v.name] = compile_expression(v.mechanism, names, self.functions)
+                # x[t-1] may read any variable: a temporal SCM (causalgen.scm.temporal)
+                compiled[v.name] = compile_expression(v.mechanism, names, self.functions,
+                                                      lags=names)
             else:
                 compiled[v.name] = v.mechanism
         inter = {}
@@ -96,6 +98,27 @@ class SCM:
 
     def parents(self, name: str) -> tuple[str, ...]:
         return tuple(self.variable(name).parents or ())
+
+    def lagged_parents(self, name: str) -> frozenset[str]:
+        """Variables that ``name``'s mechanism reads at the previous step (``x[t-1]``)."""
+        self.variable(name)
+        return getattr(self._compiled[name], "lagged", frozenset())  # type: ignore[attr-defined]
+
+    @property
+    def is_dynamic(self) -> bool:
+        """True when some mechanism reads the previous step: sample it as sequences."""
+        return any(self.lagged_parents(n) for n in self.names)
+
+    def lagged_adjacency(self, mutilated: bool = False) -> np.ndarray:
+        """int8 (V, V), L[i, j] = 1 for an edge from variable i at t-1 to variable j at t."""
+        names = self.names
+        adj = np.zeros((len(names), len(names)), dtype=np.int8)
+        for j, v in enumerate(self.variables):
+            if mutilated and v.name in self.intervention:
+                continue
+            for p in self.lagged_parents(v.name):
+                adj[names.index(p), j] = 1
+        return adj
 
     def _toposort(self) -> tuple[int, ...]:
         """Kahn's algorithm, stable in declaration order; a cycle is named in the error."""
@@ -235,7 +258,14 @@ class SCM:
 
     def sample(self, n: int, rng: np.random.Generator, *, clip: bool = False,
                check_range: bool = True) -> Samples:
-        """Draw n samples. Intervention values that are distributions are drawn after all noise."""
+        """Draw n samples. Intervention values that are distributions are drawn after all noise.
+
+        A temporal SCM (:attr:`is_dynamic`) gives its first step, t = 0, whose lagged reads take
+        the initial values (:func:`causalgen.scm.temporal.sample_sequences` with one step)."""
+        if self.is_dynamic:
+            from causalgen.scm.temporal import sample_sequences  # temporal builds on this module
+
+            return sample_sequences(self, n, 1, rng, clip=clip, check_range=check_range).frame(0)
         noise = self.sample_noise(n, rng)
         forced = {k: (v.sample(rng, n) if isinstance(v, Distribution) else np.full(n, v))
                   for k, v in sorted(self.intervention.items())}

@@ -35,7 +35,9 @@ class Variable:
     """One variable: name, unit, renderable range [low, high], mechanism, noise.
 
     ``mechanism`` is an expression text (parents derived from it) or, for trusted Python code, a
-    callable ``f(noise, **parents) -> array`` with ``parents`` declared explicitly.
+    callable ``f(noise, **parents) -> array`` with ``parents`` declared explicitly. ``init`` is
+    the distribution of the initial value a temporal SCM reads as ``name[t-1]`` at t = 0 (None:
+    the noise distribution; see :mod:`causalgen.scm.temporal`).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Variable:
     high: float = float("inf")
     parents: tuple[str, ...] | None = None
     description: str = ""
+    init: Distribution | str | float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name):
@@ -54,6 +57,8 @@ class Variable:
             raise SpecError(f"variable name {self.name!r} is reserved; rename the variable.")
         if not isinstance(self.noise, Distribution):
             object.__setattr__(self, "noise", parse_distribution(self.noise))
+        if self.init is not None and not isinstance(self.init, Distribution):
+            object.__setattr__(self, "init", parse_distribution(self.init))
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
         if not self.low < self.high:
@@ -74,7 +79,7 @@ class Variable:
         if callable(mech):
             mech = {"python": f"{getattr(mech, '__module__', '?')}:{getattr(mech, '__qualname__', '?')}",
                     "parents": list(self.parents or ())}
-        return {
+        out = {
             "name": self.name,
             "unit": self.unit,
             "low": None if np.isinf(self.low) else self.low,
@@ -83,6 +88,9 @@ class Variable:
             "noise": self.noise.to_string(),
             "description": self.description,
         }
+        if self.init is not None:  # only temporal specs carry it: still files' JSON is unchanged
+            out["init"] = self.init.to_string()  # type: ignore[union-attr]
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Variable:
@@ -101,6 +109,7 @@ class Variable:
             low=float("-inf") if low is None else low,
             high=float("inf") if high is None else high,
             description=d.get("description", ""),
+            init=d.get("init"),
         )
 
 
