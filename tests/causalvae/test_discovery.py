@@ -1,0 +1,75 @@
+"""Discovery of A's support on labels: known graphs, observational and interventional."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from causalvae.discovery import discover_support, orient
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(0)) / x.std(0)
+
+
+def _chain(n: int, rng: np.random.Generator, do: int | None = None) -> np.ndarray:
+    """a -> b -> c, nonlinear; ``do`` sets that variable to an independent draw."""
+    a = rng.uniform(-2, 2, n)
+    if do == 0:
+        a = rng.uniform(-2, 2, n)
+    b = np.tanh(a) * 2 + 0.3 * rng.standard_normal(n)
+    if do == 1:
+        b = rng.permutation(b)
+    c = b**2 + 0.3 * rng.standard_normal(n)
+    if do == 2:
+        c = rng.permutation(c)
+    return np.stack([a, b, c], 1)
+
+
+def test_collider_is_oriented_from_observational_data() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(3000), rng.standard_normal(3000)
+    c = a + b + 0.5 * rng.standard_normal(3000)
+    res = discover_support(_standardise(np.stack([a, c, b], 1)), test="fisherz", seed=0)
+    # a -> c <- b with c in the middle column
+    assert res.support.tolist() == [[0, 1, 0], [0, 0, 0], [0, 1, 0]]
+    assert res.descendants is None and res.n_observational == 3000
+
+
+def test_chain_stays_undirected_without_interventions() -> None:
+    rng = np.random.default_rng(2)  # a ⊥ c | b: Fisher-z p = 0.84 on this draw
+    x = rng.standard_normal((3000, 3))
+    x[:, 1] += x[:, 0]
+    x[:, 2] += x[:, 1]
+    res = discover_support(_standardise(x), test="fisherz", seed=0)
+    assert res.support.tolist() == [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+
+
+def test_interventions_orient_a_nonlinear_chain() -> None:
+    rng = np.random.default_rng(2)
+    parts = [_chain(150, rng)] + [_chain(120, rng, do=i) for i in range(3)]
+    x = np.concatenate(parts)
+    mask = np.zeros(x.shape, np.int8)
+    for i in range(3):
+        lo = 150 + 120 * i
+        mask[lo:lo + 120, i] = 1
+    res = discover_support(_standardise(x), mask, test="kci", max_samples=150, seed=0)
+    assert res.support.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
+    assert res.descendants[0, 2] == 1 and res.descendants[2, 0] == 0  # a causes c, not back
+
+
+def test_orient_keeps_an_edge_both_tests_would_remove() -> None:
+    und = np.array([[0, 1], [1, 0]])
+    assert orient(und, np.array([[0, 1], [0, 0]])).tolist() == [[0, 1], [0, 0]]
+    assert orient(und, np.array([[0, 0], [0, 0]])).tolist() == [[0, 1], [1, 0]]
+    assert orient(und, np.array([[0, -1], [-1, 0]])).tolist() == [[0, 1], [1, 0]]
+    assert orient(np.zeros((2, 2)), np.ones((2, 2))).tolist() == [[0, 0], [0, 0]]
+
+
+def test_an_edge_pc_missed_is_added_from_the_interventions() -> None:
+    from causalvae.discovery import add_unexplained_descendants
+
+    missing = np.zeros((3, 3), np.int8)
+    missing[0, 1] = 1  # a -> b kept, b -> c missed
+    dep = np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]])
+    out = add_unexplained_descendants(missing, dep)
+    assert out.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]  # a -> c is explained by a -> b -> c
