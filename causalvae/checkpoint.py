@@ -151,7 +151,7 @@ def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[st
     """``saved`` with ``key=value`` overrides, which may change only the ``allowed`` keys."""
     config = apply_overrides(saved, overrides)
     old, new = saved.to_dict(), config.to_dict()
-    changed = [f"{sec}.{k}" for sec in old for k in old[sec]
+    changed = [f"{sec}.{k}" for sec in ("train", "model") for k in old[sec]
                if k not in allowed and old[sec][k] != new[sec][k]]
     if changed:
         raise CheckpointError(

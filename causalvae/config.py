@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from causalvae.errors import ConfigError
-from causalvae.models import get_model_class
+from causalvae.models import canonical_name, get_model_class
 from causalvae.models.betavae import BetaVAEConfig
 from causalvae.models.causal_config import (
     CausalCoreConfig,
@@ -39,6 +39,7 @@ __all__ = [
     "CausalVAEConfig",
     "CausalVAEIntConfig",
     "CausalVAEUnsupConfig",
+    "CONFIG_VERSION",
     "ConditionVAEConfig",
     "ModelConfig",
     "RunConfig",
@@ -100,6 +101,20 @@ def _model_config_class(model: str) -> type[ModelConfig]:
     return get_model_class(model).config_class
 
 
+# Version of the saved config layout. 1 (no "version" key): "causalvae" named the paper
+# formulation. 2: "causalvae" is the recommended model, the paper's is "causalvae-paper".
+CONFIG_VERSION = 2
+# model names of older saved configs -> the name of the same model now, per version
+MODEL_RENAMES: dict[int, dict[str, str]] = {1: {"causalvae": "causalvae-paper"}}
+
+
+def migrate_model_name(name: str, version: int) -> str:
+    """The current registered name of the model a config of ``version`` called ``name``."""
+    for v in range(version, CONFIG_VERSION):
+        name = MODEL_RENAMES.get(v, {}).get(name, name)
+    return canonical_name(name)
+
+
 @dataclass
 class RunConfig:
     """A whole run: ``train`` settings and the chosen model's ``model`` settings."""
@@ -109,9 +124,11 @@ class RunConfig:
 
     @classmethod
     def default(cls, model: str = "causalvae") -> RunConfig:
+        model = canonical_name(model)
         return cls(train=TrainConfig(model=model), model=_model_config_class(model)())
 
     def validate(self) -> RunConfig:
+        self.train.model = canonical_name(self.train.model)  # an alias records its model's name
         expected = _model_config_class(self.train.model)
         if type(self.model) is not expected:
             raise ConfigError(
@@ -123,7 +140,8 @@ class RunConfig:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"train": dataclasses.asdict(self.train), "model": dataclasses.asdict(self.model)}
+        return {"version": CONFIG_VERSION, "train": dataclasses.asdict(self.train),
+                "model": dataclasses.asdict(self.model)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -132,11 +150,20 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any], saved: bool = False) -> RunConfig:
         """A config from a (possibly partial) dict; missing keys take the defaults, except with
         ``saved`` (a config written by a run): keys added after it was written then take the
-        values that reproduce how that run behaved (``LEGACY_VALUES``)."""
-        unknown = set(data) - {"train", "model"}
+        values that reproduce how that run behaved (``LEGACY_VALUES``), and a config saved
+        without a ``version`` (version 1) has its model name migrated: its ``causalvae`` was the
+        paper formulation, now ``causalvae-paper`` (:data:`MODEL_RENAMES`)."""
+        unknown = set(data) - {"train", "model", "version"}
         if unknown:
             raise ConfigError(f"unknown config section(s) {sorted(unknown)}; expected train, model")
-        train = _from_fields(TrainConfig, data.get("train", {}), "train")
+        version = data.get("version", 1 if saved else CONFIG_VERSION)
+        if not isinstance(version, int) or not 1 <= version <= CONFIG_VERSION:
+            raise ConfigError(f"config version {version!r} is not one this causalvae reads "
+                              f"(1..{CONFIG_VERSION}); a newer causalvae wrote it?")
+        train_values = dict(data.get("train", {}))
+        if "model" in train_values and isinstance(train_values["model"], str):
+            train_values["model"] = migrate_model_name(train_values["model"], version)
+        train = _from_fields(TrainConfig, train_values, "train")
         model = _from_fields(_model_config_class(train.model), data.get("model", {}), "model",
                              saved)
         return cls(train=train, model=model).validate()
@@ -236,7 +263,7 @@ def apply_overrides(config: RunConfig, items: list[str] | tuple[str, ...]) -> Ru
     model_values = dataclasses.asdict(config.model)
     for key, value in pairs:
         if key.removeprefix("train.") == "model":
-            train_values["model"] = parse_value(key, value, str)
+            train_values["model"] = canonical_name(parse_value(key, value, str))
     model_cls = _model_config_class(train_values["model"])
     model_fields = _field_types(model_cls)
     model_values = {k: v for k, v in model_values.items() if k in model_fields}

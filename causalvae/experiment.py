@@ -28,12 +28,13 @@ from causalvae.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
 from causalvae.evaluate import EVALUATION_NAME, EVALUATION_VERSION, evaluate
-from causalvae.models import list_models
+from causalvae.models import ALIASES, canonical_name, list_models
 from causalvae.report import aggregate, run_summary, write_report
 from causalvae.train import train
 
 log = logging.getLogger(__name__)
-DEFAULT_MODELS = ("causalvae-int", "causalvae", "conditionvae", "betavae")
+# the recommended model and the baselines (cli/causalvae.py's --models default says the same)
+DEFAULT_MODELS = ("causalvae", "conditionvae", "betavae")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class ExperimentConfig:
     n_cf: int = 256
 
     def validate(self) -> None:
-        unknown = [m for m in self.models if m not in list_models()]
+        unknown = [m for m in self.models if canonical_name(m) not in list_models()]
         if unknown:
             raise CausalvaeError(f"unknown model(s) {unknown}; known: {', '.join(list_models())}")
         if self.seeds < 1 or self.n < 100 or self.epochs < 1:
@@ -103,8 +104,8 @@ def run_config(cfg: ExperimentConfig, model: str, seed: int, out: Path) -> RunCo
     for item in cfg.overrides:
         key, _, value = item.partition("=")
         scope, dot, bare = key.partition(".")
-        if dot and scope in list_models():
-            if scope == model:
+        if dot and (scope in list_models() or scope in ALIASES):
+            if canonical_name(scope) == canonical_name(model):
                 config = apply_overrides(config, [f"{bare}={value}"])
             continue
         try:
@@ -120,7 +121,7 @@ def run_config(cfg: ExperimentConfig, model: str, seed: int, out: Path) -> RunCo
 def _has_key(model: str, key: str) -> bool:
     d = RunConfig.default(model).to_dict()
     bare = key.split(".", 1)[-1]
-    return any(bare in section for section in d.values())
+    return any(bare in d[section] for section in ("train", "model"))
 
 
 def _accepts(model: str, item: str) -> bool:
@@ -151,7 +152,7 @@ def _run_state(run_dir: Path, wanted: RunConfig, data: Path) -> str:
     state = load_checkpoint(ckpt)
     saved = RunConfig.from_dict(state["config"], saved=True).to_dict()
     want = wanted.to_dict()
-    diff = [f"{sec}.{k}: {saved[sec].get(k)!r} -> {want[sec][k]!r}" for sec in want
+    diff = [f"{sec}.{k}: {saved[sec].get(k)!r} -> {want[sec][k]!r}" for sec in ("train", "model")
             for k in want[sec] if k not in RUNTIME_KEYS and saved[sec].get(k) != want[sec][k]]
     if diff:
         raise CausalvaeError(

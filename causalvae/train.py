@@ -386,6 +386,25 @@ def _check_resume_data(out: Path, data: Path) -> None:
         )
 
 
+_warned_no_targets: set[str] = set()  # files already warned about, once per process
+
+
+def warn_if_no_targets(config: RunConfig, data: CausalDataset) -> bool:
+    """Warn (once per file and process) when the model reads intervention targets and the file
+    has none; True if it warned."""
+    wants = getattr(config.model, "intervention_mask", False)
+    key = str(data.path)
+    if not wants or data.has_interventions or key in _warned_no_targets:
+        return False
+    _warned_no_targets.add(key)
+    log.warning(
+        "%s records no intervention targets (it was generated without --intervention-mix): "
+        "%s learns the edges and the directions that observational data identify; directions "
+        "left open by them (chains, forks) are not identified from this file",
+        data.path, config.train.model)
+    return True
+
+
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,
           overrides: list[str] | None = None) -> TrainResult:
     """Train on a causalgen file into ``config.train.out`` (resuming from its checkpoint).
@@ -408,6 +427,7 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
                              memory_budget_gb=budget)
     test_ds = CausalDataset(data_path, "test", label_stats=train_ds.label_stats,
                             memory_budget_gb=budget)
+    warn_if_no_targets(config, train_ds)
     trainer = Trainer(config, train_ds, test_ds, run_dir=out, resume_state=state)
     # every check has passed: only now touch the run directory (rank 0 alone under torchrun)
     if trainer.rt.is_main:

@@ -62,7 +62,8 @@ _OPTION_KEYS = {
 
 @main.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--model", help="Model name (see `causalvae models`).  [default: causalvae]")
+@click.option("--model", help="Model name (see `causalvae models`).  [default: causalvae, the "
+              "recommended model]")
 @click.option("--epochs", type=int, help="Training epochs.  [default: 50]")
 @click.option("--batch-size", type=int, help="Images per batch (per process).  [default: 128]")
 @click.option("--lr", type=float, help="Adam learning rate.  [default: 1e-3]")
@@ -108,12 +109,14 @@ def train(data: Path, set_: tuple[str, ...], out: Path | None, resume: bool,
 
 @main.command()
 def models() -> None:
-    """List the registered models."""
-    from causalvae.models import MODELS, list_models
+    """List the registered models (aliases in brackets)."""
+    from causalvae.models import ALIASES, MODELS, list_models
 
     for name in list_models():
         doc = (MODELS[name].__doc__ or "").strip().splitlines()
-        click.echo(f"{name:<16} {doc[0] if doc else ''}")
+        aliases = [a for a, target in ALIASES.items() if target == name]
+        also = f" [alias: {', '.join(aliases)}]" if aliases else ""
+        click.echo(f"{name:<16} {doc[0] if doc else ''}{also}")
 
 
 @main.command()
@@ -182,14 +185,14 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
 @click.argument("target", metavar="SCENE_OR_SPEC")
 @click.option("--n", "n", default=10_240, show_default=True, type=click.IntRange(min=100))
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--models", default="causalvae-int,causalvae,conditionvae,betavae", show_default=True,
-              help="Comma-separated model names.")
+@click.option("--models", default="causalvae,conditionvae,betavae", show_default=True,
+              help="Comma-separated model names: the recommended causalvae and baselines.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(32, 128))
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
 @click.option("--intervention-mix", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of samples with one variable set by do() (see causalgen); "
-                   "causalvae-int needs it to identify edge directions.")
+                   "it identifies the directions observational data leave open.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--set", "set_", multiple=True, metavar="[MODEL.]KEY=VALUE",

@@ -58,7 +58,7 @@ from causalvae.models.conditionvae import label_prior_mean
 from causalvae.models.nets import _batched_linear
 from causalvae.models.registry import register
 
-__all__ = ["CausalVAE", "CausalVAEInt", "CausalVAEUnsup", "LabelMechanisms", "MaskLayer",
+__all__ = ["CausalVAE", "CausalVAEInt", "CausalVAEPaper", "CausalVAEUnsup", "LabelMechanisms", "MaskLayer",
            "load_adjacency"]
 
 
@@ -278,9 +278,10 @@ class _CausalBase(BaseVAE):
         return do(self, x, u, interventions)
 
 
-@register("causalvae", CausalVAEConfig)
-class CausalVAE(_CausalBase):
-    """CausalVAE with label supervision: encoder h(x, u), prior p(z | u), label term l_u."""
+@register("causalvae-paper", CausalVAEConfig)
+class CausalVAEPaper(_CausalBase):
+    """CausalVAE as the paper formulates it: encoder h(x, u), linear causal layer, prior p(z | u),
+    label term l_u. (Before config version 2 this model was registered as ``causalvae``.)"""
 
     config: CausalVAEConfig
     uses_labels = True
@@ -324,11 +325,12 @@ class CausalVAE(_CausalBase):
         return cfg.beta * F.relu(l_u - cfg.kappa_u), {"l_u": l_u}
 
 
-@register("causalvae-int", CausalVAEIntConfig)
-class CausalVAEInt(CausalVAE):
-    """CausalVAE for files made with --intervention-mix: learns the graph and the concepts.
+@register("causalvae", CausalVAEIntConfig, aliases=("causalvae-int",))
+class CausalVAE(CausalVAEPaper):
+    """The recommended CausalVAE: learns the graph and the concepts (alias causalvae-int).
 
-    The interventional settings are its defaults (:class:`CausalVAEIntConfig`)."""
+    Same model as ``causalvae-paper`` with the settings of :class:`CausalVAEIntConfig` as
+    defaults (graph from the labels, interventional likelihood, no linear causal layer)."""
 
     config: CausalVAEIntConfig
 
@@ -338,3 +340,6 @@ class CausalVAEUnsup(_CausalBase):
     """CausalVAE without labels: encoder h(x), N(0, I) priors on eps and z, no l_u."""
 
     config: CausalVAEUnsupConfig
+
+
+CausalVAEInt = CausalVAE  # the recommended model's former name

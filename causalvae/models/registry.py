@@ -16,22 +16,27 @@ from causalvae.models.config import ModelConfig
 if TYPE_CHECKING:
     from causalvae.models.base import BaseVAE
 
-__all__ = ["MODELS", "register"]
+__all__ = ["ALIASES", "MODELS", "register"]
 
 MODELS: dict[str, type[BaseVAE]] = {}
+ALIASES: dict[str, str] = {}  # another accepted name -> the registered name
 
 T = TypeVar("T")
 
 
-def register(name: str, config_class: type[ModelConfig]) -> Callable[[T], T]:
-    """Class decorator: register a model under ``name`` with its config dataclass."""
+def register(name: str, config_class: type[ModelConfig],
+             aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
+    """Class decorator: register a model under ``name`` with its config dataclass; each of
+    ``aliases`` resolves to ``name`` (configs record the registered name)."""
 
     def decorate(cls: Any) -> Any:
-        if name in MODELS:
-            raise RuntimeError(f"model {name!r} is registered twice")
+        for key in (name, *aliases):
+            if key in MODELS or key in ALIASES:
+                raise RuntimeError(f"model {key!r} is registered twice")
         cls.name = name
         cls.config_class = config_class
         MODELS[name] = cls
+        ALIASES.update(dict.fromkeys(aliases, name))
         return cls
 
     return decorate

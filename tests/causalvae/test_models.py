@@ -39,7 +39,7 @@ def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_registry_lists_the_six_models() -> None:
-    assert list_models() == ["betavae", "causalvae", "causalvae-int", "causalvae-unsup", "chyvae",
+    assert list_models() == ["betavae", "causalvae", "causalvae-paper", "causalvae-unsup", "chyvae",
                              "conditionvae"]
 
 
@@ -133,7 +133,7 @@ def test_dag_penalty_zero_on_dag_positive_on_cycle() -> None:
 
 def test_causal_layer_inverts() -> None:
     adj = torch.tensor([[0, 0.8, -0.5], [0, 0, 1.2], [0.3, 0, 0]])  # with a cycle: still invertible
-    model, _ = make_model("causalvae", initial_adjacency=adj.numpy())
+    model, _ = make_model("causalvae-paper", initial_adjacency=adj.numpy())
     x, u = batch()
     _, _, eps, z = model.infer(x, u)
     a = model.adjacency
@@ -204,7 +204,7 @@ def test_causal_kl_with_one_matrix_per_sample_matches_the_shared_one() -> None:
 def test_intervention_mask_cuts_the_equations_of_do_set_concepts() -> None:
     adj = np.zeros((N, N), np.float32)
     adj[0, 1] = adj[1, 2] = 0.8
-    model, _ = make_model("causalvae", "intervention_mask=true", initial_adjacency=adj)
+    model, _ = make_model("causalvae-paper", "intervention_mask=true", initial_adjacency=adj)
     x, u = batch()
     keep = torch.ones(B, N)
     keep[:, 1] = 0  # do(z_1) in every sample
@@ -215,7 +215,7 @@ def test_intervention_mask_cuts_the_equations_of_do_set_concepts() -> None:
     out = model(x, u, intervened)
     assert torch.isfinite(out.loss)
     # the paper formulation (default) ignores the mask
-    paper, _ = make_model("causalvae", initial_adjacency=adj)
+    paper, _ = make_model("causalvae-paper", initial_adjacency=adj)
     torch.manual_seed(1)
     a = paper(x, u, intervened).loss
     torch.manual_seed(1)
@@ -229,7 +229,7 @@ def test_causalvae_int_defaults_and_structure_from_labels() -> None:
             m.structure_from_labels, m.threshold_rule) == (True, "mlp", "gaussian", True, True,
                                                           "absolute")
     assert model.edge_threshold() == m.graph_threshold
-    assert make_model("causalvae")[0].edge_threshold() is None  # default_threshold
+    assert make_model("causalvae-paper")[0].edge_threshold() is None  # default_threshold
     x, u = batch()
     intervened = torch.zeros(B, N)
     intervened[0, 2] = 1
@@ -260,7 +260,7 @@ def test_label_mechanisms_are_lipschitz_in_each_gated_input() -> None:
         assert (change <= adj[i].abs() * 0.5 + 1e-5).all()
 
 
-def chain_model(name: str = "causalvae"):
+def chain_model(name: str = "causalvae-paper"):
     adj = np.zeros((N + 1, N + 1), np.float32)
     adj[0, 1] = adj[1, 2] = 1.0  # 0 -> 1 -> 2, and 3 isolated
     cfg = apply_overrides(RunConfig.default(name),
@@ -356,7 +356,7 @@ def test_graph_helpers() -> None:
 
 def test_lagrangian_schedule_updates_multipliers() -> None:
     adj = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)
-    model, _ = make_model("causalvae", "lagrangian=true", initial_adjacency=adj)
+    model, _ = make_model("causalvae-paper", "lagrangian=true", initial_adjacency=adj)
     model.epoch_end()
     lam1, rho1 = model.lagr_lambda.item(), model.lagr_rho.item()
     assert lam1 > 0 and rho1 == 1.0
@@ -366,10 +366,10 @@ def test_lagrangian_schedule_updates_multipliers() -> None:
 
 
 def test_learned_adjacency_starts_at_zero_or_the_given_graph() -> None:
-    model, _ = make_model("causalvae")
+    model, _ = make_model("causalvae-paper")
     assert np.array_equal(model.learned_adjacency(), np.zeros((N, N), np.float32))
     adj = np.triu(np.ones((N, N), np.float32), 1)
-    model, _ = make_model("causalvae", initial_adjacency=adj)
+    model, _ = make_model("causalvae-paper", initial_adjacency=adj)
     assert np.array_equal(model.learned_adjacency(), adj)
 
 
@@ -433,3 +433,31 @@ def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
     assert not now.linear_causal_layer and now.decoder_input == "concepts"
     partial = RunConfig.from_dict({"train": {"model": "causalvae-int"}}).model  # not a saved run
     assert not partial.linear_causal_layer and partial.decoder_input == "concepts"
+
+
+def test_causalvae_int_is_an_alias_of_the_recommended_model() -> None:
+    assert get_model_class("causalvae-int") is get_model_class("causalvae")
+    cfg = RunConfig.default("causalvae-int")
+    assert cfg.train.model == "causalvae"  # configs record the registered name
+    assert cfg.model == RunConfig.default("causalvae").model
+    assert apply_overrides(RunConfig.default("betavae"), ["model=causalvae-int"]).train.model \
+        == "causalvae"
+
+
+def test_runs_saved_before_the_rename_load_as_the_model_they_trained() -> None:
+    """Version-1 configs (no "version" key) called the paper formulation "causalvae"."""
+    paper = RunConfig.default("causalvae-paper").to_dict()
+    del paper["version"]
+    paper["train"]["model"] = "causalvae"
+    old = RunConfig.from_dict(paper, saved=True)
+    assert old.train.model == "causalvae-paper" and old.model.linear_causal_layer
+    recommended = RunConfig.default("causalvae").to_dict()
+    del recommended["version"]
+    recommended["train"]["model"] = "causalvae-int"
+    assert RunConfig.from_dict(recommended, saved=True).train.model == "causalvae"
+    # a config written now keeps its names; a hand-written one (not saved) uses today's names
+    assert RunConfig.from_dict(RunConfig.default("causalvae").to_dict(),
+                               saved=True).train.model == "causalvae"
+    assert RunConfig.from_dict({"train": {"model": "causalvae"}}).train.model == "causalvae"
+    with pytest.raises(ConfigError, match="version"):
+        RunConfig.from_dict({"version": 99, "train": {}}, saved=True)

@@ -28,7 +28,7 @@ def stable(row: dict) -> dict:
 
 
 def test_short_run_lowers_the_loss(pendulum_file, make_config, tmp_path) -> None:
-    cfg = make_config("causalvae", "epochs=3", "batch_size=32", out=tmp_path / "run")
+    cfg = make_config("causalvae-paper", "epochs=3", "batch_size=32", out=tmp_path / "run")
     result = train(cfg, pendulum_file)
     first, last = result.history[0], result.history[-1]
     assert last["loss"] < first["loss"] and last["recon"] < first["recon"]
@@ -38,7 +38,7 @@ def test_short_run_lowers_the_loss(pendulum_file, make_config, tmp_path) -> None
 
 def test_run_directory_contents(tiny_h5, make_config, tmp_path) -> None:
     out = tmp_path / "run"
-    train(make_config("causalvae", "a_init=dataset", out=out), tiny_h5)
+    train(make_config("causalvae-paper", "a_init=dataset", out=out), tiny_h5)
     assert sorted(p.name for p in out.iterdir()) == [
         "A.npy", "checkpoint.pt", "config.json", "metrics.jsonl", "recon.png", "run.json"]
     saved = RunConfig.from_json(out / "config.json")
@@ -55,10 +55,10 @@ def test_run_directory_contents(tiny_h5, make_config, tmp_path) -> None:
 
 
 def test_resume_reproduces_the_next_steps_exactly(tiny_h5, make_config, tmp_path) -> None:
-    full = train(make_config("causalvae", out=tmp_path / "full"), tiny_h5)
-    half = train(make_config("causalvae", "epochs=1", out=tmp_path / "half"), tiny_h5)
+    full = train(make_config("causalvae-paper", out=tmp_path / "full"), tiny_h5)
+    half = train(make_config("causalvae-paper", "epochs=1", out=tmp_path / "half"), tiny_h5)
     assert half.step_losses == full.step_losses[: len(half.step_losses)]
-    resumed = train(make_config("causalvae", out=tmp_path / "half"), tiny_h5, resume=True,
+    resumed = train(make_config("causalvae-paper", out=tmp_path / "half"), tiny_h5, resume=True,
                     overrides=["epochs=2"])
     assert resumed.step_losses == full.step_losses[len(half.step_losses):]  # bit for bit
     assert [stable(r) for r in rows(tmp_path / "half" / "metrics.jsonl")] == \
@@ -112,10 +112,10 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tiny_data, make_conf
                                                             tmp_path) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    Trainer(make_config("causalvae", "epochs=1"), tiny_data, run_dir=out).fit()
+    Trainer(make_config("causalvae-paper", "epochs=1"), tiny_data, run_dir=out).fit()
     good = (out / "checkpoint.pt").read_bytes()
     state = load_checkpoint(out / "checkpoint.pt")
-    trainer = Trainer(make_config("causalvae", "epochs=2"), tiny_data, run_dir=out,
+    trainer = Trainer(make_config("causalvae-paper", "epochs=2"), tiny_data, run_dir=out,
                       resume_state=state)
     clean = trainer.sampler.batches(1)[0]  # the sanity pass's batch stays clean
     poisoned = np.setdiff1d(np.arange(len(tiny_data)), clean)
@@ -167,7 +167,7 @@ def test_ddp_gloo_world_size_one(tiny_data, make_config, monkeypatch, tmp_path) 
     for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0",
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
         monkeypatch.setenv(key, value)
-    trainer = Trainer(make_config("causalvae", "epochs=1"), tiny_data, run_dir=tmp_path)
+    trainer = Trainer(make_config("causalvae-paper", "epochs=1"), tiny_data, run_dir=tmp_path)
     assert isinstance(trainer.forward_module, torch.nn.parallel.DistributedDataParallel)
     assert dist.get_backend() == "gloo"
     result = trainer.fit()
@@ -230,3 +230,17 @@ def test_trainer_passes_the_intervention_mask_and_a_structure_lr_group(tiny_data
     assert sum(float(m.sum()) for m in seen[1:]) == mask.sum()  # one epoch after the sanity pass
     # models without a causal layer are still called as model(x, u)
     Trainer(make_config("betavae", "epochs=1"), data).fit()
+
+
+def test_a_model_reading_targets_warns_once_when_the_file_has_none(tiny_data, make_config,
+                                                                    caplog) -> None:
+    from causalvae.train import _warned_no_targets, warn_if_no_targets
+
+    _warned_no_targets.clear()
+    assert not tiny_data.has_interventions
+    cfg = make_config("causalvae")
+    with caplog.at_level("WARNING"):
+        assert warn_if_no_targets(cfg, tiny_data)
+        assert not warn_if_no_targets(cfg, tiny_data)  # once
+    assert "no intervention targets" in caplog.text
+    assert not warn_if_no_targets(make_config("causalvae-paper"), tiny_data)  # it reads none

@@ -45,7 +45,7 @@ def test_models_lists_every_model() -> None:
     result = run("models")
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines()]
-    assert names == ["betavae", "causalvae", "causalvae-int", "causalvae-unsup", "chyvae",
+    assert names == ["betavae", "causalvae", "causalvae-paper", "causalvae-unsup", "chyvae",
                      "conditionvae"]
 
 
@@ -101,3 +101,11 @@ def test_bad_set(data: Path, tmp_path: Path) -> None:
 
 def test_resume_without_a_run(data: Path, tmp_path: Path) -> None:
     assert_user_error(run("train", data, "--resume", "--out", tmp_path / "r"), "no checkpoint")
+
+
+def test_experiment_default_models_are_the_library_defaults() -> None:
+    from causalvae.experiment import DEFAULT_MODELS
+    from cli.causalvae import experiment
+
+    default = next(p.default for p in experiment.params if p.name == "models")
+    assert tuple(default.split(",")) == DEFAULT_MODELS
