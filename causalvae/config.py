@@ -33,13 +33,13 @@ from causalvae.models.conditionvae import ConditionVAEConfig
 from causalvae.models.config import ModelConfig, check_choice, check_positive
 
 __all__ = [
+    "CONFIG_VERSION",
     "BetaVAEConfig",
     "CHyVAEConfig",
     "CausalCoreConfig",
     "CausalVAEConfig",
     "CausalVAEIntConfig",
     "CausalVAEUnsupConfig",
-    "CONFIG_VERSION",
     "ConditionVAEConfig",
     "ModelConfig",
     "RunConfig",

@@ -185,5 +185,5 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
     if mask.any():
         desc = intervention_descendants(x, mask, alpha=alpha, max_samples=max_samples, seed=seed)
     support = add_unexplained_descendants(orient(graph, desc), desc)
-    return SupportResult(support, cpdag, desc, int(len(obs)), test, alpha,
+    return SupportResult(support, cpdag, desc, len(obs), test, alpha,
                          time.perf_counter() - t0)
