@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from causalgen.limits import MAX_TEXT_PIXELS
+
 RGB = tuple[int, int, int]
 Op = tuple[Any, ...]  # (primitive name, *arguments), see LayerCanvas.apply
 FULL_REDUCE = 0.3  # reduce the whole image once dirty boxes cover more than this fraction
@@ -124,6 +126,15 @@ class LayerCanvas:
     def _text(self, xy: tuple[float, float], text: str, font_px: int, angle: float, colour: RGB,
               alpha: float) -> None:
         f = font(font_px)
+        # Pillow renders the whole text on one mask first (and refuses a huge one as a
+        # decompression bomb), and turning the mask costs ~1 s per megapixel: text whose box
+        # exceeds four canvases (at most MAX_TEXT_PIXELS) is drawn at the largest size that fits,
+        # so a text shape's cost is bounded whatever its length and size.
+        budget = min(MAX_TEXT_PIXELS, 4 * (self.size * self.ss) ** 2)
+        left, top, right, bottom = f.getbbox(text)
+        area = max(1.0, float(right - left)) * max(1.0, float(bottom - top))
+        if area > budget:
+            f = font(max(1, math.floor(font_px * math.sqrt(budget / area))))
         if alpha >= 1.0 and angle == 0.0:
             left, top, right, bottom = self.draw.textbbox(xy, text, font=f, anchor="mm")
             box = self._box((left, right), (top, bottom), 1)

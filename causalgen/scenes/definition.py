@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from causalgen.errors import ExpressionError, SpecError
+from causalgen.limits import MAX_SHAPES, MAX_VARIABLES
 from causalgen.scenes.colors import RGB, Colour, parse_colour
 from causalgen.scenes.lighting import GroundSpec, LightSpec, ShadowCaster, ShadowFunction
 from causalgen.scenes.shapes import KINDS, REQUIRED, Shape, Value, keys_of
@@ -163,6 +164,8 @@ class _Parser:
         if raw is None:
             raise self.fail([], "a custom scene needs [variables.NAME] tables (at least one).")
         entries: list[tuple[str, Mapping[str, Any], list[str | int]]] = []
+        if isinstance(raw, list | Mapping) and len(raw) > MAX_VARIABLES:
+            raise self.fail(["variables"], f"{len(raw)} variables; the limit is {MAX_VARIABLES}.")
         if isinstance(raw, list):  # [[variables]] with name = ...: the order survives JSON
             for i, table in enumerate(raw):
                 table = self.table(table, ["variables", i], "with name, mechanism, noise, ...")
@@ -261,6 +264,8 @@ class _Parser:
             raise self.fail(["shapes"], "must be an array of [[shapes]] tables.")
         if not raw:
             raise self.fail([], "a custom scene needs at least one [[shapes]] table.")
+        if len(raw) > MAX_SHAPES:
+            raise self.fail(["shapes"], f"{len(raw)} shapes; the limit is {MAX_SHAPES}.")
         shapes: list[Shape] = []
         for i, table in enumerate(raw):
             shape = self.shape(i, table)

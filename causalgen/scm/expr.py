@@ -223,18 +223,20 @@ class _Compiler:
         if ufunc is None:
             symbol = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
             self.error(f"operator '{symbol}' is not allowed", offset=self.after(node.left))
-        if isinstance(node.op, ast.Pow):
-            self.check_exponent(node.right)
-        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Pow) and _foldable(node.right):
+            # The exponent is compiled once and its folded value checked: re-visiting it inside
+            # the check made a chain like 1**1**...**1 cost 2**depth visits.
+            right = self.visit(node.right)
+            self.check_exponent(node.right, right)
+            left = self.visit(node.left)
+        else:
+            left, right = self.visit(node.left), self.visit(node.right)
         return lambda env, n: ufunc(left(env, n), right(env, n))
 
-    def check_exponent(self, node: ast.expr) -> None:
+    def check_exponent(self, node: ast.expr, compiled: _Eval) -> None:
         # A literal-only exponent is folded in float64 (cheap, cannot hang) and bounded.
-        for sub in ast.walk(node):
-            if not isinstance(sub, _FOLDABLE) or getattr(sub, "id", "pi") not in CONSTANTS:
-                return
         with np.errstate(all="ignore"):
-            value = float(self.visit(node)({}, 1))
+            value = float(compiled({}, 1))
         if not abs(value) <= MAX_EXPONENT:
             self.error(f"constant exponent {value:g} is too large "
                        f"(|exponent| must be <= {MAX_EXPONENT:g})", node)
@@ -327,6 +329,12 @@ class _Compiler:
 def lag_key(name: str) -> str:
     """The environment key under which an expression reads ``name`` at the previous step."""
     return name + LAG_SUFFIX
+
+
+def _foldable(node: ast.expr) -> bool:
+    """True when ``node`` holds only literals, constants and arithmetic (it can be folded)."""
+    return all(isinstance(sub, _FOLDABLE) and getattr(sub, "id", "pi") in CONSTANTS
+               for sub in ast.walk(node))
 
 
 def _lookup(env: _Env, name: str) -> Any:

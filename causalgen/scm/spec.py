@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from causalgen.errors import RenderRangeError, SpecError
+from causalgen.limits import MAX_VARIABLES
 from causalgen.scm.expr import Expression, compile_expression
 from causalgen.scm.noise import Constant, Distribution, parse_distribution
 from causalgen.scm.variable import RESERVED, Samples, Variable, did_you_mean
@@ -56,6 +57,8 @@ class SCM:
         names = [v.name for v in self.variables]
         if not names:
             raise SpecError("an SCM needs at least one variable.")
+        if len(names) > MAX_VARIABLES:
+            raise SpecError(f"an SCM has {len(names)} variables; the limit is {MAX_VARIABLES}.")
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise SpecError(f"variable names must be unique; repeated: {', '.join(dup)}.")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from causalgen.errors import SpecError
+from causalgen.limits import MAX_SPEC_BYTES, MAX_TOML_NESTING
 
 
 def locate(text: str, table: str | None, key: str | None = None) -> int | None:
@@ -50,15 +51,114 @@ class SpecFileError(SpecError):
 
 
 def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
-    """Read and parse a TOML file, with clear errors for a missing file and bad syntax."""
+    """Read and parse a TOML file, with clear errors for a missing file and bad syntax.
+
+    The cost is bounded before ``tomllib`` runs: the file's size, its encoding (UTF-8 text, not
+    binary) and the nesting depth of its values are checked first (``tomllib`` recurses once per
+    nested array or inline table, so a deep value would exhaust the Python stack).
+    """
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"no such spec file: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path} is larger than {MAX_SPEC_BYTES} bytes, the limit for a spec file; "
+                        "is it really a spec?")
+    text = decode_text(path, data)
+    check_nesting(path, text)
     try:
         return path, text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # a safety net: check_nesting should have refused it
+        raise SpecError(f"{path}: not valid TOML: nested too deeply") from None
 
 
-__all__ = ["SpecFileError", "locate", "read_toml"]
+def decode_text(path: Path, data: bytes) -> str:
+    """``data`` as UTF-8 text; a binary or otherwise encoded file is refused naming its line."""
+    if b"\x00" in data:
+        raise SpecError(f"{path} is a binary file (it holds NUL bytes), not a TOML spec.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SpecError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                        f"{exc.start}); save the spec as UTF-8.") from None
+
+
+_SPECIAL = re.compile(r"[\n#\"'\[\]{}=,.]")
+
+
+def check_nesting(path: Path, text: str) -> None:
+    """Refuse values nested deeper than MAX_TOML_NESTING and keys of more parts than that.
+
+    Both cost ``tomllib`` dearly: it recurses once per nested array or inline table (a deep
+    value exhausts the Python stack) and its dotted-key parsing is quadratic in the number of
+    parts (``[a.a.a...]``). A linear scan that skips strings and comments counts both first.
+    """
+    stack: list[str] = []  # the open '[' / '{' of values
+    i, n, line = 0, len(text), 1
+    in_key, header, parts = True, False, 0
+    while i < n:
+        found = _SPECIAL.search(text, i)  # jump to the next character that matters
+        if found is None:
+            break
+        i = found.start()
+        c = text[i]
+        if c == "\n":
+            line += 1
+            if not stack:
+                in_key, header, parts = True, False, 0
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "\"'":
+            i = _skip_string(text, i)
+            line += text.count("\n", found.start(), i)
+            continue
+        elif c == "." and in_key:
+            parts += 1
+            if parts >= MAX_TOML_NESTING:
+                raise SpecError(f"{path}:{line}: a key of more than {MAX_TOML_NESTING} dotted "
+                                "parts; flatten the tables.")
+        elif c == "=" and not header:
+            in_key = False
+        elif c == "[" and in_key and not stack:
+            header = True  # a table header, [a.b] or [[a.b]]
+        elif c in "[{" and not header:
+            stack.append(c)
+            if len(stack) > MAX_TOML_NESTING:
+                raise SpecError(f"{path}:{line}: arrays or tables nested more than "
+                                f"{MAX_TOML_NESTING} levels deep; flatten the value.")
+            if c == "{":
+                in_key, parts = True, 0
+        elif c == "," and stack and stack[-1] == "{":
+            in_key, parts = True, 0
+        elif c in "]}" and stack and not header:
+            stack.pop()
+        i += 1
+
+
+def _skip_string(text: str, i: int) -> int:
+    """The index just past the TOML string starting at ``text[i]`` (or at its line's end)."""
+    c, n = text[i], len(text)
+    quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+    j = i + len(quote)
+    while j < n:
+        if text[j] == "\\" and c == '"':
+            j += 2
+            continue
+        if text.startswith(quote, j):
+            return j + len(quote)
+        if len(quote) == 1 and text[j] == "\n":
+            return j  # an unterminated string: tomllib reports it
+        j += 1
+    return n
+
+
+__all__ = ["SpecFileError", "check_nesting", "decode_text", "locate", "read_toml"]

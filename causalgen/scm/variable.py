@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,10 @@ class Variable:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name):
             raise SpecError(f"variable name {self.name!r} is not a valid identifier (letters, digits, _).")
+        normal = unicodedata.normalize("NFKC", self.name)
+        if normal != self.name:  # Python (and so the expression parser) reads names as NFKC
+            raise SpecError(f"variable name {self.name!r} changes under Unicode normalisation "
+                            f"(expressions read it as {normal!r}); name it {normal!r}.")
         if self.name in RESERVED or self.name.startswith("_"):
             raise SpecError(f"variable name {self.name!r} is reserved; rename the variable.")
         if not isinstance(self.noise, Distribution):
