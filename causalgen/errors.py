@@ -31,6 +31,14 @@ class ExpressionError(SpecError):
         super().__init__(message)
 
 
+class EnvironmentSpecError(ExpressionError):
+    """An ``--environments`` or intervention text does not parse; ``position`` is its column."""
+
+
+class SchedulerError(CausalgenError):
+    """A Dask scheduler cannot be reached (or dask is not installed)."""
+
+
 class DistributionError(SpecError):
     """A noise distribution is unknown or has invalid parameters."""
 

@@ -17,131 +17,39 @@ import multiprocessing as mp
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from causalgen import scenes
-from causalgen.errors import SpecError
-from causalgen.io import schema as S
-from causalgen.io.writer import (
-    DatasetWriter,
-    EncodedChunks,
-    check_output_path,
-    chunk_rows,
-    encode_chunks,
+from causalgen.blocks import (
+    BLOCK_SIZE,
+    Block,
+    Job,
+    block_rng,
+    encode_block,
+    make_block,
+    mix_interventions,
+    run_block,
 )
-from causalgen.scenes.base import Scene
-from causalgen.scm.spec import SCM, Samples, intervention_to_json
+from causalgen.errors import SpecError
+from causalgen.executors import dask_executor
+from causalgen.io import schema as S
+from causalgen.io.writer import DatasetWriter, check_output_path, chunk_rows
+from causalgen.scm.environments import Environment, parse_environments, parse_interventions
+from causalgen.scm.environments import environment_sizes as environment_sizes_of
+from causalgen.scm.interventions import Do, Intervention, apply_all
+from causalgen.scm.spec import SCM, intervention_to_json
 
 log = logging.getLogger(__name__)
 
-BLOCK_SIZE = 256  # part of what fixes a dataset's bytes: changing it changes every dataset
-assert BLOCK_SIZE % S.IMAGES_PER_CHUNK == 0, "blocks must start on chunk boundaries"
 SPLIT_STREAM = 2**32 - 1  # the split's RNG stream; blocks use streams 0, 1, 2, ...
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Job:
-    """Everything a worker needs, as plain data (sent to worker processes once)."""
-
-    scene_id: str
-    scene_kwargs: dict[str, Any]
-    scm_json: str  # the observational SCM
-    intervention: dict[str, Any]
-    counterfactual: dict[str, Any] | None
-    total: int
-    seed: int
-    size: int
-    clip: bool
-    block_size: int = BLOCK_SIZE
-    intervention_mix: float = 0.0  # fraction of samples with one variable set by do()
-
-    def build(self) -> tuple[Scene, SCM]:
-        scene = scenes.make(self.scene_id, **self.scene_kwargs)
-        scm = scene.scm_from_json(self.scm_json)
-        return scene, (scm.do(**self.intervention) if self.intervention else scm)
-
-
-@dataclass
-class Block:
-    """One rendered block: samples [start, start + len(labels)) of the dataset.
-
-    ``images`` is a uint8 (b, H, W, 3) array, or once :func:`encode_block` ran, the stored
-    (compressed) HDF5 chunks, which is what worker processes send back: ~1 KB per image.
-    """
-
-    index: int
-    start: int
-    images: np.ndarray | EncodedChunks
-    labels: np.ndarray  # (b, V) float32
-    noise: np.ndarray  # (b, V) float32
-    counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = field(default=None)
-    intervened: np.ndarray | None = None  # (b, V) uint8 with --intervention-mix
-
-
-def encode_block(blk: Block, rows: int, compression: str) -> Block:
-    """Compress the block's images into HDF5 chunks of ``rows`` images."""
-    blk.images = encode_chunks(blk.images, rows, compression)  # type: ignore[arg-type]
-    if blk.counterfactual is not None:
-        im, lab, noi = blk.counterfactual
-        blk.counterfactual = (encode_chunks(im, rows, compression), lab, noi)  # type: ignore[arg-type]
-    return blk
-
-
-def block_rng(seed: int, block: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), int(block)])
-
-
-def make_block(job: Job, scene: Scene, scm: SCM, b: int) -> Block:
-    """Sample, simulate and render block ``b`` of ``job``."""
-    start = b * job.block_size
-    count = min(job.block_size, job.total - start)
-    rng = block_rng(job.seed, b)
-    s = scm.sample(count, rng, clip=job.clip)
-    intervened = None
-    if job.intervention_mix > 0:
-        s, intervened = mix_interventions(scm, s, rng, job.intervention_mix, job.clip)
-    images = scene.render(s.as_dict(), job.size)  # (count, H, W, 3)
-    cf = None
-    if job.counterfactual:
-        c = scm.counterfactual(s, rng, clip=job.clip, **job.counterfactual)
-        cf = (scene.render(c.as_dict(), job.size), c.values.astype(np.float32), c.noise.astype(np.float32))
-    return Block(b, start, images, s.values.astype(np.float32), s.noise.astype(np.float32), cf,
-                 intervened)
-
-
-def mix_interventions(scm: SCM, s: Samples, rng: np.random.Generator, fraction: float,
-                      clip: bool) -> tuple[Samples, np.ndarray]:
-    """Turn a ``fraction`` of the samples into single-variable interventional samples.
-
-    Each chosen sample gets one target variable (uniformly among the variables not already fixed
-    by the SCM's own intervention) set to that variable's value in another random sample of the
-    block: do(X_i = v) with v drawn from X_i's marginal, independent of the unit. A unit's
-    interventional sample is its counterfactual (same exogenous noise), so descendants are
-    recomputed from the recorded noise. Returns the new samples and the (n, V) uint8 target mask.
-    """
-    n, names = len(s), scm.names
-    free = [i for i, name in enumerate(names) if name not in scm.intervention]
-    chosen = rng.random(n) < fraction
-    target = np.asarray(free)[rng.integers(0, len(free), n)]
-    donor = rng.permutation(n)
-    values = s.values.copy()
-    mask = np.zeros((n, len(names)), dtype=np.uint8)
-    for i in free:
-        rows = np.flatnonzero(chosen & (target == i))
-        if len(rows) == 0:
-            continue
-        sub = Samples(names, s.values[rows], s.noise[rows])
-        cf = scm.counterfactual_columns(sub, {names[i]: s.values[donor[rows], i]}, clip=clip)
-        values[rows] = cf.values
-        mask[rows, i] = 1
-    return Samples(names, values, s.noise), mask
 
 
 def split_membership(seed: int, total: int, test_fraction: float) -> np.ndarray:
@@ -161,11 +69,13 @@ _worker: dict[str, Any] = {}
 def _init_worker(job: Job, rows: int, compression: str) -> None:
     _worker["job"], _worker["rows"], _worker["compression"] = job, rows, compression
     _worker["scene"], _worker["scm"] = job.build()
+    _worker["envs"] = job.environment_scms(_worker["scm"])
 
 
 def _work(b: int) -> Block:
     w = _worker
-    return encode_block(make_block(w["job"], w["scene"], w["scm"], b), w["rows"], w["compression"])
+    return encode_block(make_block(w["job"], w["scene"], w["scm"], b, w["envs"]), w["rows"],
+                        w["compression"])
 
 
 def _context() -> mp.context.BaseContext:
@@ -173,8 +83,29 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
-def _blocks(job: Job, block_ids: range, workers: int, rows: int, compression: str):
-    """Yield encoded blocks in order; in this process when workers <= 1, else from a pool."""
+def _in_order(submit: Callable[[int], Future[Block]], block_ids: range, in_flight: int):
+    """Yield the blocks in order, with at most ``in_flight`` submitted and not yet written."""
+    pending: deque[Future[Block]] = deque()
+    try:
+        for b in block_ids:
+            pending.append(submit(b))
+            if len(pending) >= in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for f in pending:
+            f.cancel()
+
+
+def _blocks(job: Job, block_ids: range, workers: int, rows: int, compression: str,
+            executor: Executor | None = None):
+    """Yield encoded blocks in order: from ``executor``; else in this process when workers <= 1,
+    else from a process pool."""
+    if executor is not None:
+        yield from _in_order(lambda b: executor.submit(run_block, job, b, rows, compression),
+                             block_ids, 2 * workers)
+        return
     if workers <= 1 or len(block_ids) <= 1:
         _init_worker(job, rows, compression)
         for b in block_ids:
@@ -182,21 +113,42 @@ def _blocks(job: Job, block_ids: range, workers: int, rows: int, compression: st
         return
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
                              initargs=(job, rows, compression)) as pool:
-        pending: deque[Future[Block]] = deque()
-        ids = iter(block_ids)
-        try:
-            for b in ids:
-                pending.append(pool.submit(_work, b))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for f in pending:
-                f.cancel()
+        yield from _in_order(lambda b: pool.submit(_work, b), block_ids, 2 * workers)
 
 
 # -- the public entry point --------------------------------------------------------------------
+def _environments(sampled: SCM, environments: str | Sequence[Environment] | None,
+                  interventions: str | Sequence[Intervention] | None) -> tuple[Environment, ...] | None:
+    """The file's environments, checked against ``sampled``; None for a single plain regime."""
+    if environments is not None and interventions:
+        raise SpecError("give either --environments or --intervene (one environment), not both.")
+    if interventions:
+        ivs = parse_interventions(interventions) if isinstance(interventions, str) else tuple(interventions)
+        envs: tuple[Environment, ...] = (Environment(0, ivs),)
+    elif environments is None:
+        return None
+    elif isinstance(environments, str):
+        envs = parse_environments(environments, sampled)
+    else:
+        envs = tuple(Environment(i, tuple(e.interventions)) for i, e in enumerate(environments))
+    for e in envs:
+        e.scm(sampled)  # names the environment, the variable, the cycle
+    return envs
+
+
+def _counterfactual(counterfactual: Mapping[str, Any] | str | Sequence[Intervention] | None
+                    ) -> tuple[dict[str, Any], tuple[Intervention, ...]]:
+    """(do dict, soft interventions): plain do()s keep the {VAR: VALUE} form and its bytes."""
+    if counterfactual is None or isinstance(counterfactual, Mapping):
+        return dict(counterfactual or {}), ()
+    ivs = parse_interventions(counterfactual) if isinstance(counterfactual, str) else tuple(counterfactual)
+    if not ivs:
+        raise SpecError("--counterfactual needs at least one intervention, e.g. x=1.0 or 'shift(x, 1)'.")
+    if all(isinstance(iv, Do) for iv in ivs) and len({iv.variable for iv in ivs}) == len(ivs):
+        return {iv.variable: iv.value for iv in ivs}, ()  # type: ignore[attr-defined]
+    return {}, ivs
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """'K/N' (1-based K) to (K, N)."""
     try:
@@ -234,6 +186,12 @@ def generate(
     clip: bool = False,
     progress: Progress | None = None,
     intervention_mix: float = 0.0,
+    environments: str | Sequence[Environment] | None = None,
+    environment_sizes: Sequence[int] | str | None = None,
+    interventions: str | Sequence[Intervention] | None = None,
+    hide_targets: bool = False,
+    executor: Executor | None = None,
+    dask_scheduler: str | None = None,
 ) -> Path:
     """Generate ``n`` samples of ``scene`` (or of ``scm``, a spec over the scene) into ``out``.
 
@@ -241,6 +199,15 @@ def generate(
     also writes the same samples under that intervention to the ``counterfactual/`` group.
     ``shard=(k, count)`` writes only the k-th of ``count`` contiguous parts (merge them with
     :func:`causalgen.io.merge.merge_shards`). Returns the path written.
+
+    ``environments`` (an ``--environments`` text or :class:`Environment` s) makes one file of
+    several regimes: ``environment_sizes`` samples each (default equal shares), rows in
+    contiguous runs per environment, each sample's targets in ``intervened``. ``interventions``
+    (text such as ``"shift(y, 2) & do(x=1)"``) applies soft or hard interventions to the whole
+    file (one environment). ``counterfactual`` is a {VAR: VALUE} mapping or intervention text.
+    ``hide_targets`` moves the targets into the ``hidden/`` group. ``executor`` runs the blocks
+    on any ``concurrent.futures.Executor``; ``dask_scheduler`` connects to a Dask cluster and
+    runs them there. The bytes are the same whichever way the blocks are run.
     """
     if n < 1:
         raise SpecError(f"--n must be at least 1, got {n}.")
@@ -262,15 +229,34 @@ def generate(
     sampled = base.do(**inter)  # validates names and values
     if intervention_mix and all(name in sampled.intervention for name in sampled.names):
         raise SpecError("--intervention-mix needs at least one variable that --do does not fix.")
-    cf = dict(counterfactual or {})
+    envs = _environments(sampled, environments, interventions)
+    if environment_sizes is not None and envs is None:
+        raise SpecError("--environment-sizes needs --environments.")
+    sizes = environment_sizes_of(n, len(envs), environment_sizes) if envs else None
+    if hide_targets and envs is None and not intervention_mix:
+        raise SpecError("--hide-targets needs per-sample targets to hide: use it with "
+                        "--environments or --intervention-mix.")
+    cf, cf_ivs = _counterfactual(counterfactual)
     if cf:
         base.do(**cf)
+    for m in [sampled] if envs is None else [e.scm(sampled) for e in envs]:
+        if cf_ivs:
+            apply_all(m, cf_ivs)  # a soft counterfactual must make sense in every regime
     job = Job(scene, kwargs, base.to_json(), intervention_to_json(sampled.intervention),
               intervention_to_json(base.do(**cf).intervention) if cf else None,
-              n, int(seed), size, bool(clip), intervention_mix=float(intervention_mix))
-    # Fail fast, before any file exists: one small block through the whole pipeline.
+              n, int(seed), size, bool(clip), intervention_mix=float(intervention_mix),
+              environments=[[iv.to_dict() for iv in e.interventions] for e in envs] if envs else None,
+              environment_sizes=sizes,
+              counterfactual_interventions=[iv.to_dict() for iv in cf_ivs] if cf_ivs else None)
+    # Fail fast, before any file exists: one small block through the whole pipeline (with
+    # environments, a small block of each).
     scene_obj, scm_obj = job.build()
-    make_block(Job(**{**asdict(job), "total": min(8, n)}), scene_obj, scm_obj, 0)
+    env_scms = job.environment_scms(scm_obj)
+    for e in range(len(envs) if envs else 1):
+        small = [min(8, k) if i == e else 0 for i, k in enumerate(sizes)] if sizes else None
+        make_block(Job(**{**asdict(job), "total": sum(small) if small else min(8, n),
+                          "environment_sizes": small}),
+                   scene_obj, scm_obj, 0, env_scms)
 
     block_ids, start, stop = range(0, math.ceil(n / BLOCK_SIZE)), 0, n
     attrs: dict[str, Any] = {
@@ -287,6 +273,19 @@ def generate(
         S.ATTR_CLIP: bool(clip),
         S.ATTR_TOTAL: n,
     }
+    hidden_records = None
+    if envs is not None:
+        records = [{**e.record(sampled), "size": k, "start": a, "stop": a + k}
+                   for e, k, a in zip(envs, sizes or [], np.cumsum([0, *(sizes or [])]).tolist(), strict=False)]
+        if hide_targets:
+            hidden_records = records
+            records = [{key: r[key] for key in ("index", "size", "start", "stop")} for r in records]
+        attrs[S.ATTR_ENVIRONMENTS] = json.dumps(records, sort_keys=True)
+    if cf_ivs:
+        cf_attr: dict[str, Any] | None = {"interventions": job.counterfactual_interventions,
+                                          "text": " & ".join(iv.text() for iv in cf_ivs)}
+    else:
+        cf_attr = job.counterfactual
     if intervention_mix:
         attrs[S.ATTR_INTERVENTION_MIX] = json.dumps(
             {"fraction": float(intervention_mix), "targets": "one variable, uniformly",
@@ -299,14 +298,22 @@ def generate(
             raise SpecError(f"shard {k}/{count} of {n} samples would be empty; use fewer shards.")
     split = split_membership(seed, n, test_fraction)[start:stop]
     workers = min(os.cpu_count() or 1, 8) if workers is None else max(1, int(workers))
-    t0 = time.perf_counter()
-    with DatasetWriter(out, n=stop - start, image_shape=(size, size, 3), variables=sc.variables,
-                       attrs=attrs, compression=compression, counterfactual=job.counterfactual,
-                       intervened=bool(intervention_mix), overwrite=overwrite) as writer:
-        for blk in _blocks(job, block_ids, workers, chunk_rows(stop - start), compression):
+    with ExitStack() as stack:
+        if dask_scheduler is not None:  # connect before any file exists: a bad address writes nothing
+            executor, workers = stack.enter_context(dask_executor(dask_scheduler))
+        t0 = time.perf_counter()
+        writer = stack.enter_context(DatasetWriter(
+            out, n=stop - start, image_shape=(size, size, 3), variables=sc.variables, attrs=attrs,
+            compression=compression, counterfactual=cf_attr,
+            intervened=bool(intervention_mix) or envs is not None, overwrite=overwrite,
+            environment=envs is not None, hide_targets=hide_targets))
+        if hidden_records is not None:
+            writer.file.require_group(S.HIDDEN).attrs[S.ATTR_ENVIRONMENTS] = json.dumps(
+                hidden_records, sort_keys=True)
+        for blk in _blocks(job, block_ids, workers, chunk_rows(stop - start), compression, executor):
             lo = blk.start - start
             writer.write(lo, blk.images, blk.labels, blk.noise, split[lo:lo + len(blk.labels)],
-                         blk.counterfactual, blk.intervened)
+                         blk.counterfactual, blk.intervened, blk.environment)
             if progress is not None:
                 progress(len(blk.labels))
     dt = time.perf_counter() - t0
@@ -314,5 +321,16 @@ def generate(
     return out
 
 
-__all__ = ["BLOCK_SIZE", "Block", "Job", "generate", "make_block", "mix_interventions",
-           "parse_shard", "shard_range", "split_membership"]
+__all__ = [
+    "BLOCK_SIZE",
+    "Block",
+    "Job",
+    "encode_block",
+    "generate",
+    "make_block",
+    "mix_interventions",
+    "parse_shard",
+    "run_block",
+    "shard_range",
+    "split_membership",
+]

@@ -34,6 +34,10 @@ def preview_grid(path: str | os.PathLike, n: int = 16, cols: int = 4, seed: int 
         title = f"{Path(path).name}: {ds.scene}, {ds.n} images"
         if ds.intervention:
             title += f", do({', '.join(f'{k}={v}' for k, v in ds.intervention.items())})"
+        if ds.environment is not None:  # the environment of each tile, as an extra label line
+            names = [*names, "environment"]
+            labels = np.concatenate([labels, ds.environment[idx, None].astype(labels.dtype)], axis=1)
+            title += f", {len(ds.environments or [])} environments"
         tiles = [(img, lab) for img, lab in zip(images, labels, strict=True)]
         if counterfactual and ds.counterfactual is None:
             raise DatasetError(
@@ -42,6 +46,8 @@ def preview_grid(path: str | os.PathLike, n: int = 16, cols: int = 4, seed: int 
         if counterfactual and ds.counterfactual is not None:
             cf_img = ds.counterfactual.images[idx]
             cf_lab = ds.counterfactual.labels[idx]
+            if ds.environment is not None:
+                cf_lab = np.concatenate([cf_lab, ds.environment[idx, None].astype(cf_lab.dtype)], axis=1)
             tiles = [t for pair in zip(tiles, zip(cf_img, cf_lab, strict=True), strict=True) for t in pair]
             title += f"; counterfactual do({ds.counterfactual.intervention}) after each"
     h = images.shape[1]

@@ -98,12 +98,14 @@ class CausalDataset(Dataset):
     ``label_stats``: statistics to standardise with (default: computed on this file's train
     split). ``expect_variables``: the variable names of a run being resumed or evaluated; a file
     with other variables is refused. ``memory_budget_gb``: files whose images fit are loaded whole.
+    ``read_hidden_targets``: also read the targets a ``--hide-targets`` file keeps in its
+    ``hidden/`` group (by default such a file looks observational to the learner: zero mask).
     """
 
     def __init__(self, path: str | os.PathLike, split: str = "train", *,
                  label_stats: LabelStats | None = None,
                  expect_variables: Sequence[str] | None = None,
-                 memory_budget_gb: float = 2.0) -> None:
+                 memory_budget_gb: float = 2.0, read_hidden_targets: bool = False) -> None:
         from causalgen.io import open_dataset  # the reader decides what a valid file is
 
         if split not in ("train", "test"):
@@ -126,9 +128,14 @@ class CausalDataset(Dataset):
             self.label_stats = label_stats or LabelStats.compute(
                 ds.labels[ds.indices("train")], self.variable_names)
             self.raw_labels = np.asarray(ds.labels[self.rows], np.float32)  # (M, V)
-            self.has_interventions = ds.intervened is not None
-            mask = (ds.intervened[self.rows] if ds.intervened is not None
+            # a --hide-targets file keeps its targets in hidden/: read only when asked
+            targets = ds.hidden_targets()[0] if read_hidden_targets else ds.intervened
+            self.has_interventions = targets is not None
+            mask = (targets[self.rows] if targets is not None
                     else np.zeros(self.raw_labels.shape, np.uint8))
+            # (M,) environment of each sample (files made with --environments), else None
+            self.environment = (np.asarray(ds.environment[self.rows], np.int64)
+                                if ds.environment is not None else None)
             self.chunk_rows = int(ds.images.chunks[0]) if ds.images.chunks else 32
             in_memory = ds.images.size <= memory_budget_gb * GiB
             self.images: Tensor | None = _read_rows(ds.images, self.rows) if in_memory else None
@@ -157,6 +164,7 @@ class CausalDataset(Dataset):
         self.chunk_rows = 32
         self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))
         self.has_interventions = intervened is not None
+        self.environment = None
         mask = np.zeros(self.raw_labels.shape) if intervened is None else intervened
         self.intervened = torch.from_numpy(np.asarray(mask, np.float32))
         if self.intervened.shape != self.labels.shape:

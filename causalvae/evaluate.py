@@ -80,8 +80,10 @@ def _select(ds: Any, n: int, seed: int) -> EvalBatch:
     idx = ds.indices("test")
     if len(idx) == 0:
         idx = ds.indices("all")
-    if ds.intervened is not None:
-        idx = idx[~ds.intervened[idx].any(1)]
+    # the evaluator is the oracle: it sees targets a --hide-targets file keeps from learners
+    mask = ds.hidden_targets()[0] if hasattr(ds, "hidden_targets") else ds.intervened
+    if mask is not None:
+        idx = idx[~mask[idx].any(1)]
     if len(idx) == 0:
         raise CausalvaeError(
             f"{ds.path} has no observational test samples to evaluate on (every one was "

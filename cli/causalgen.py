@@ -61,6 +61,17 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, str | f
     return out
 
 
+def parse_counterfactual(values: tuple[str, ...]) -> dict[str, str | float] | str:
+    """--counterfactual items: VAR=VALUE pairs (a dict), or, when any item is an intervention
+    call such as 'shift(x, 2)', one intervention text joining all of them with '&'."""
+    from causalgen.scm.interventions import KINDS
+
+    calls = [v for v in values if v.split("(", 1)[0].strip() in KINDS and "(" in v]
+    if not calls:
+        return parse_assignments(values, "--counterfactual")
+    return " & ".join(v if v in calls else f"do({v})" for v in values)
+
+
 @contextmanager
 def progress_bar(total: int, label: str):
     """A click progress bar on a terminal; a no-op callback otherwise."""
@@ -70,6 +81,28 @@ def progress_bar(total: int, label: str):
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
                            show_eta=True) as bar:
         yield bar.update
+
+
+def environment_lines(records: list[dict] | None, hidden: bool, names: list[str],
+                      base: list[list[int]]) -> list[str]:
+    """`info`'s description of a file's environments: one line each, with the graph where it
+    differs from the file's graph ``base``."""
+    if not records:
+        return ["targets: hidden (hidden/ group; --hide-targets)"] if hidden else []
+    out = [f"environments: {len(records)}, rows in contiguous runs"
+           + (" (targets hidden: hidden/ group)" if hidden else "")]
+    for r in records:
+        line = f"  {r['index']:>3}  {r.get('size', 0):>8} samples  [{r.get('start')}, {r.get('stop')})"
+        if "text" in r:
+            line += f"  {r['text']}"
+            if r.get("targets"):
+                line += f"  (targets: {', '.join(r['targets'])})"
+            if "adjacency" in r and r["adjacency"] != base:
+                edges = [f"{names[i]} -> {names[j]}" for i, row in enumerate(r["adjacency"])
+                         for j, a in enumerate(row) if a]
+                line += f"; graph: {', '.join(edges) or 'no edges'}"
+        out.append(line)
+    return out
 
 
 def generation_options(f: Callable) -> Callable:
@@ -96,6 +129,21 @@ def generation_options(f: Callable) -> Callable:
         click.option("--intervention-mix", type=click.FloatRange(0, 1), default=0.0,
                      help="Fraction of samples that get do(X_i = a value from X_i's marginal) on one "
                           "random variable; targets are stored in the 'intervened' dataset."),
+        click.option("--environments", metavar="SPEC",
+                     help="Several regimes in one file, ';'-separated, numbered from 0: 'obs', "
+                          "do(X=V), shift(X, D), scale_noise(X, F), mechanism(X, EXPR), joined "
+                          "by '&'; or 'per-variable'. Writes the 'environment' dataset."),
+        click.option("--environment-sizes", metavar="N0,N1,...",
+                     help="Samples per environment (must add up to --n) [equal shares]."),
+        click.option("--intervene", metavar="TEXT",
+                     help="Hard or soft interventions on the whole file, e.g. "
+                          "'shift(shadow_length, 2) & do(light_angle=60)'."),
+        click.option("--hide-targets", is_flag=True,
+                     help="Store the intervention targets under 'hidden/', which learners do "
+                          "not read unless asked (unknown-target methods)."),
+        click.option("--dask-scheduler", metavar="ADDRESS",
+                     help="Run the blocks on a Dask cluster (tcp://HOST:8786); same bytes as a "
+                          "local run. Needs the [dask] extra."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -105,7 +153,9 @@ def generation_options(f: Callable) -> Callable:
 def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | None, seed: int,
               size: int | None, workers: int | None, do: tuple[str, ...], cf: tuple[str, ...],
               test_fraction: float, compression: str, shard: str | None, overwrite: bool,
-              clip: bool, intervention_mix: float = 0.0) -> None:
+              clip: bool, intervention_mix: float = 0.0, environments: str | None = None,
+              environment_sizes: str | None = None, intervene: str | None = None,
+              hide_targets: bool = False, dask_scheduler: str | None = None) -> None:
     from causalgen.generate import BLOCK_SIZE, generate, parse_shard, shard_range
 
     shard_t = parse_shard(shard) if shard else None
@@ -119,10 +169,12 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
     with progress_bar(count, f"{scene_id} -> {out}") as update:
         path = generate(scene_id, out, n=n, seed=seed, size=size, workers=workers, scm=scm,
                         scene_kwargs=scene_kwargs, do=parse_assignments(do, "--do"),
-                        counterfactual=parse_assignments(cf, "--counterfactual"),
+                        counterfactual=parse_counterfactual(cf),
                         test_fraction=test_fraction, compression=compression, shard=shard_t,
                         overwrite=overwrite, clip=clip, progress=update,
-                        intervention_mix=intervention_mix)
+                        intervention_mix=intervention_mix, environments=environments,
+                        environment_sizes=environment_sizes, interventions=intervene,
+                        hide_targets=hide_targets, dask_scheduler=dask_scheduler)
     click.echo(f"wrote {path} ({count} samples)")
 
 
@@ -204,6 +256,8 @@ def info(path: Path, as_json: bool) -> None:
             "edges": [f"{ds.variable_names[i]} -> {ds.variable_names[j]}"
                       for i, j in zip(*np.nonzero(ds.adjacency), strict=True)],
             "counterfactual": ds.counterfactual.intervention if ds.counterfactual else None,
+            "environments": ds.environments,
+            "targets_hidden": ds.targets_hidden,
         }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
@@ -213,9 +267,13 @@ def info(path: Path, as_json: bool) -> None:
     if doc["intervention"]:
         click.echo(f"intervention: {doc['intervention']}")
     if doc["counterfactual"]:
-        click.echo(f"counterfactual group: do {doc['counterfactual']}")
+        cf_text = doc["counterfactual"].get("text") or f"do {doc['counterfactual']}"
+        click.echo(f"counterfactual group: {cf_text}")
     if doc["shard"]:
         click.echo(f"shard: {doc['shard']}")
+    for line in environment_lines(doc["environments"], doc["targets_hidden"], ds.variable_names,
+                                  doc["adjacency"]):
+        click.echo(line)
     click.echo(f"{'variable':<18} {'unit':<14} {'range':<18} {'min':>9} {'mean':>9} {'max':>9}")
     for v in doc["variables"]:
         rng = f"[{v['low']:g}, {v['high']:g}]"
@@ -244,8 +302,17 @@ def show(path: Path, out: Path | None, n: int, cols: int, seed: int, counterfact
 @click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True)
-def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
-    """Merge the shards of one `--shard K/N` generation into a single file (a full copy)."""
+@click.option("--virtual", is_flag=True,
+              help="Write HDF5 virtual datasets over the shards (no copy; keep the shards beside it).")
+def merge(shards: tuple[Path, ...], out: Path, overwrite: bool, virtual: bool) -> None:
+    """Merge the shards of one `--shard K/N` generation into a single file (a full copy, or
+    with --virtual a small file mapping onto the shards)."""
+    if virtual:
+        from causalgen.io.virtual import merge_virtual
+
+        path = merge_virtual(shards, out, overwrite=overwrite)
+        click.echo(f"wrote {path}: virtual datasets over {len(shards)} shards (no copy)")
+        return
     from causalgen.io.merge import merge_shards
 
     path = merge_shards(shards, out, overwrite=overwrite)

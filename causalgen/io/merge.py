@@ -23,7 +23,7 @@ from causalgen.io.writer import DatasetWriter
 # Attributes that must agree across shards (everything but the shard's own position).
 _SAME = (S.ATTR_SCENE, S.ATTR_SCENE_ENTRY, S.ATTR_SCENE_KWARGS, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
          S.ATTR_IMAGE_SIZE, S.ATTR_TOTAL, S.ATTR_TEST_FRACTION, S.ATTR_CLIP, S.ATTR_VARIABLES,
-         S.ATTR_GENERATOR_VERSION, S.ATTR_INTERVENTION_MIX)
+         S.ATTR_GENERATOR_VERSION, S.ATTR_INTERVENTION_MIX, S.ATTR_ENVIRONMENTS)
 
 
 def _check(shards: list[Dataset]) -> list[Dataset]:
@@ -89,9 +89,15 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
                               S.ATTR_GENERATOR_VERSION, S.ATTR_VARIABLES)}
         cf = first.counterfactual.intervention if first.counterfactual is not None else None
         comp = first.images.compression or "none"
+        mask, hidden_records = first.hidden_targets()
         with DatasetWriter(out, n=total, image_shape=first.images.shape[1:], variables=first.variables,
                            attrs=attrs, compression=comp, counterfactual=cf,
-                           intervened=first.intervened is not None, overwrite=overwrite) as w:
+                           intervened=mask is not None, overwrite=overwrite,
+                           environment=first.environment is not None,
+                           hide_targets=first.targets_hidden) as w:
+            if first.targets_hidden and hidden_records is not None:
+                w.file.require_group(S.HIDDEN).attrs[S.ATTR_ENVIRONMENTS] = \
+                    first.file[S.HIDDEN].attrs[S.ATTR_ENVIRONMENTS]
             for d in shards:
                 start = d.shard["start"]  # type: ignore[index]
                 f = w.file
@@ -99,8 +105,11 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
                 f[S.LABELS][start:stop] = d.labels
                 f[S.NOISE][start:stop] = d.noise
                 f[S.SPLIT][start:stop] = d.split
-                if d.intervened is not None:
-                    f[S.INTERVENED][start:stop] = d.intervened
+                if d.environment is not None:
+                    f[S.ENVIRONMENT][start:stop] = d.environment
+                mask = d.hidden_targets()[0]
+                if mask is not None:
+                    f[w.intervened_key][start:stop] = mask
                 _copy_images(d.images, f[S.IMAGES], start)
                 if d.counterfactual is not None:
                     g = f[S.COUNTERFACTUAL]

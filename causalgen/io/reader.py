@@ -261,10 +261,27 @@ class Dataset:
             ) from None
         try:
             check_file(self.file, self.path)
+            self._check_sources()
             self._load()
         except BaseException:
             self.file.close()
             raise
+
+    def _check_sources(self) -> None:
+        """A ``merge --virtual`` file reads its shards: refuse it when one is gone."""
+        if S.ATTR_VIRTUAL not in self.file.attrs:
+            return
+        try:
+            names = json.loads(self.file.attrs[S.ATTR_VIRTUAL])
+        except (TypeError, ValueError):
+            raise _damaged(self.path, S.ATTR_VIRTUAL, "is not a JSON list of shard paths") from None
+        missing = [m for m in names if not (self.path.parent / m).exists()]
+        if missing:
+            raise DatasetError(
+                f"{self.path} is a virtual merge over shard files, and {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing (paths are relative to "
+                f"{self.path.parent}); put the shards back beside it, or merge without --virtual."
+            )
 
     def _load(self) -> None:
         f, path = self.file, self.path
@@ -283,6 +300,15 @@ class Dataset:
         self.intervened: np.ndarray | None = (
             _read(f, S.INTERVENED, path, (n, v)) if S.INTERVENED in f else None
         )
+        # (N,) int32 environment of each sample; None for single-regime files
+        self.environment: np.ndarray | None = (
+            _read(f, S.ENVIRONMENT, path, (n,)) if S.ENVIRONMENT in f else None
+        )
+        # one record per environment (with --hide-targets: index and size only; see hidden_targets)
+        self.environments: list[dict] | None = (
+            a.json(S.ATTR_ENVIRONMENTS, list) if S.ATTR_ENVIRONMENTS in f.attrs else None
+        )
+        self.targets_hidden: bool = S.HIDDEN in f
         self.intervention_mix: dict | None = (
             a.json(S.ATTR_INTERVENTION_MIX, dict) if S.ATTR_INTERVENTION_MIX in f.attrs else None
         )
@@ -312,6 +338,22 @@ class Dataset:
                 noise=_read(g, S.NOISE, path, (n, v), where),
                 intervention=_Attrs(g, path, where).json(S.ATTR_INTERVENTION, dict),
             )
+
+    def hidden_targets(self) -> tuple[np.ndarray | None, list[dict] | None]:
+        """The targets a ``--hide-targets`` file keeps in ``hidden/``: the (N, V) ``intervened``
+        mask and the full environment records. Files without hidden targets give the visible
+        ones. Only evaluation (or a learner told to) should call this."""
+        if not self.targets_hidden:
+            return self.intervened, self.environments
+        g = self.file[S.HIDDEN]
+        if not isinstance(g, h5py.Group):
+            raise _damaged_dataset(self.path, S.HIDDEN, "is not a group")
+        where = f"{S.HIDDEN}/"
+        mask = (_read(g, S.INTERVENED, self.path, (self.n, len(self.variables)), where)
+                if S.INTERVENED in g else None)
+        records = (_Attrs(g, self.path, where).json(S.ATTR_ENVIRONMENTS, list)
+                   if S.ATTR_ENVIRONMENTS in g.attrs else self.environments)
+        return mask, records
 
     @property
     def variable_names(self) -> list[str]:

@@ -8,6 +8,11 @@ The writer and the reader import these names; nothing else spells a key. A file 
 - ``split``   uint8 (N,), 0 = train, 1 = test;
 - optional ``intervened`` uint8 (N, V): 1 where that sample's variable was set by an intervention
   (files made with ``--intervention-mix``; the labels are the post-intervention values);
+- optional ``environment`` int32 (N,): the environment (regime) of each sample, numbered from 0
+  in the order of the ``environments`` attribute (files made with ``--environments``); such
+  files also hold ``intervened`` with each sample's intervention targets;
+- optional group ``hidden/`` (``--hide-targets``): ``intervened`` and the full ``environments``
+  records live there instead, so a learner that does not ask for them cannot see the targets;
 - optional group ``counterfactual/`` with ``images``, ``labels``, ``noise`` for the same samples
   under the intervention stored in its ``intervention`` attribute;
 - optional ``source_names`` (N,) UTF-8 text: each sample's image file, relative to the imported
@@ -30,6 +35,8 @@ SPLIT = "split"
 INTERVENED = "intervened"  # optional uint8 (N, V): 1 where a sample's variable was intervened on
 COUNTERFACTUAL = "counterfactual"
 SOURCE_NAMES = "source_names"  # optional (N,) text: the image file of each imported sample
+ENVIRONMENT = "environment"  # optional int32 (N,): each sample's environment index
+HIDDEN = "hidden"  # optional group: intervention targets kept away from learners (--hide-targets)
 
 SPLIT_TRAIN = 0
 SPLIT_TEST = 1
@@ -53,6 +60,8 @@ ATTR_CLIP = "clip"
 ATTR_TOTAL = "total"  # samples in the whole dataset (a shard holds [start, stop) of it)
 ATTR_SHARD = "shard"  # JSON {"index", "count", "start", "stop"}; absent in an unsharded file
 ATTR_INTERVENTION_MIX = "intervention_mix"  # JSON, files with per-sample interventions only
+ATTR_ENVIRONMENTS = "environments"  # JSON list, one record per environment (index, size, ...)
+ATTR_VIRTUAL = "virtual_sources"  # JSON list of shard paths a `merge --virtual` file maps
 ATTR_COMPLETE = "complete"  # written last
 # Imported files (`causalgen import`): scene is EXTERNAL_PREFIX + NAME, no SCM (ATTR_SCM "{}"),
 # the adjacency is the declared graph (all zeros when none was declared), noise is NaN.

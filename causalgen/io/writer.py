@@ -103,6 +103,8 @@ class DatasetWriter:
         intervened: bool = False,
         overwrite: bool = False,
         resizable: bool = False,
+        environment: bool = False,
+        hide_targets: bool = False,
     ) -> None:
         self.path = check_output_path(path, overwrite)
         self.n = int(n)
@@ -112,8 +114,13 @@ class DatasetWriter:
         self.v = len(variables)
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")
         self._file = h5py.File(self._tmp, "w")
+        # with hide_targets the per-sample targets live in the hidden/ group
+        self._intervened_key = f"{S.HIDDEN}/{S.INTERVENED}" if hide_targets else S.INTERVENED
         try:
             self._create(image_shape, variables, attrs, compression, counterfactual, intervened)
+            if environment:
+                self._file.create_dataset(S.ENVIRONMENT, shape=(self.n,), dtype=np.int32,
+                                          maxshape=self._maxshape((self.n,)))
         except BaseException:
             self._abort()
             raise
@@ -136,7 +143,7 @@ class DatasetWriter:
                                  maxshape=m((self.n, self.v)))
         f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8, maxshape=m((self.n,)))
         if intervened:
-            f.create_dataset(S.INTERVENED, shape=(self.n, self.v), dtype=np.uint8,
+            f.create_dataset(self._intervened_key, shape=(self.n, self.v), dtype=np.uint8,
                              maxshape=m((self.n, self.v)))
         f.attrs[S.ATTR_FORMAT] = S.FORMAT_NAME
         f.attrs[S.ATTR_SCHEMA_VERSION] = S.SCHEMA_VERSION
@@ -155,6 +162,7 @@ class DatasetWriter:
         split: np.ndarray,
         counterfactual: tuple[np.ndarray | EncodedChunks, np.ndarray, np.ndarray] | None = None,
         intervened: np.ndarray | None = None,
+        environment: np.ndarray | None = None,
     ) -> None:
         """Write samples [start, start + len(labels)) of this file.
 
@@ -172,7 +180,9 @@ class DatasetWriter:
             g[S.NOISE][start:stop] = noi
         f[S.SPLIT][start:stop] = split
         if intervened is not None:
-            f[S.INTERVENED][start:stop] = intervened
+            f[self._intervened_key][start:stop] = intervened
+        if environment is not None:
+            f[S.ENVIRONMENT][start:stop] = environment
 
     @staticmethod
     def _images(dset: h5py.Dataset, start: int, images: np.ndarray | EncodedChunks) -> None:
@@ -189,10 +199,16 @@ class DatasetWriter:
         if not 1 <= n <= self.n:
             raise DatasetError(f"cannot truncate a file of {self.n} samples to {n}.")
         for g in [self._file, self._file.get(S.COUNTERFACTUAL)]:
-            for key in (S.IMAGES, S.LABELS, S.NOISE, S.SPLIT, S.INTERVENED):
+            for key in (S.IMAGES, S.LABELS, S.NOISE, S.SPLIT, S.INTERVENED, S.ENVIRONMENT,
+                        f"{S.HIDDEN}/{S.INTERVENED}"):
                 if g is not None and isinstance(g.get(key), h5py.Dataset):
                     g[key].resize(n, axis=0)
         self.n = n
+
+    @property
+    def intervened_key(self) -> str:
+        """Where this file keeps the per-sample targets (``hidden/intervened`` when hidden)."""
+        return self._intervened_key
 
     @property
     def file(self) -> h5py.File:

@@ -192,8 +192,36 @@ class SCM:
         return replace(self, intervention={**self.intervention, **values})
 
     def observational(self) -> SCM:
-        """This SCM without any intervention."""
+        """This SCM without any intervention (hard ones; soft ones live in the mechanisms)."""
         return replace(self, intervention={})
+
+    # Soft interventions (causalgen.scm.interventions, imported late: it builds on this module).
+    def shift(self, name: str, delta: float) -> SCM:
+        """A new SCM where ``name``'s mechanism gives its value plus ``delta`` (parents kept)."""
+        from causalgen.scm.interventions import Shift
+
+        return Shift(name, delta).apply(self)
+
+    def scale_noise(self, name: str, factor: float) -> SCM:
+        """A new SCM where ``name``'s noise enters as ``mean + factor * (noise - mean)``."""
+        from causalgen.scm.interventions import ScaleNoise
+
+        return ScaleNoise(name, factor).apply(self)
+
+    def replace_mechanism(self, name: str, expression: str) -> SCM:
+        """A new SCM where ``name`` follows ``expression``; its parents are the names it reads."""
+        from causalgen.scm.interventions import Mechanism
+
+        return Mechanism(name, expression).apply(self)
+
+    def intervene(self, interventions: Any) -> SCM:
+        """A new SCM under intervention records or their text, e.g.
+        ``"shift(y, 2) & do(x=uniform(0, 1))"``, applied in order."""
+        from causalgen.scm.environments import parse_interventions
+        from causalgen.scm.interventions import apply_all
+
+        ivs = parse_interventions(interventions) if isinstance(interventions, str) else interventions
+        return apply_all(self, ivs)
 
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,73 @@
+"""Scale-out: blocks on any executor and on a Dask cluster (same bytes), virtual merges."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from causalgen.errors import DatasetError, SchedulerError
+from causalgen.generate import BLOCK_SIZE, generate
+from causalgen.io import open_dataset
+from causalgen.io.virtual import merge_virtual
+
+N = 2 * BLOCK_SIZE + 40
+KW = dict(n=N, seed=9, size=16, environments="obs; do(light_angle=70)",
+          counterfactual={"pendulum_angle": 5.0})
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    return a.read_bytes() == b.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate("pendulum-v1", tmp_path_factory.mktemp("so") / "local.h5", workers=1, **KW)
+
+
+def test_any_executor_gives_the_same_file(local: Path, tmp_path: Path) -> None:
+    with ThreadPoolExecutor(2) as ex:
+        out = generate("pendulum-v1", tmp_path / "threads.h5", executor=ex, **KW)
+    assert same_bytes(out, local)
+
+
+def test_dask_local_cluster_gives_the_same_file(local: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        out = generate("pendulum-v1", tmp_path / "dask.h5", dask_scheduler=cluster.scheduler_address,
+                       **KW)
+    assert same_bytes(out, local)
+
+
+def test_unreachable_scheduler_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
+        generate("pendulum-v1", tmp_path / "x.h5", n=50, size=16, dask_scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(SchedulerError, match="host and port"):
+        generate("pendulum-v1", tmp_path / "x.h5", n=50, size=16, dask_scheduler="nowhere")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_virtual_merge_reads_as_one_file(local: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    (folder / "shards").mkdir(parents=True)
+    parts = [generate("pendulum-v1", folder / "shards" / f"s{k}.h5", workers=1, shard=(k, 3), **KW)
+             for k in (1, 2, 3)]
+    out = merge_virtual(parts[::-1], folder / "all.h5")
+    assert out.stat().st_size < parts[0].stat().st_size  # nothing copied
+    moved = shutil.move(folder, tmp_path / "moved")  # paths are relative to the file
+    with open_dataset(Path(moved) / "all.h5") as v, open_dataset(local) as one, h5py.File(local) as raw:
+        assert v.file["images"].is_virtual
+        assert v.n == N and v.environments == one.environments
+        keys: list[str] = []
+        raw.visititems(lambda k, o: keys.append(k) if isinstance(o, h5py.Dataset) else None)
+        for k in keys:
+            np.testing.assert_array_equal(v.file[k][...], one.file[k][...])
+        assert v.counterfactual.intervention == one.counterfactual.intervention
+    (Path(moved) / "shards" / "s2.h5").unlink()
+    with pytest.raises(DatasetError, match=r"s2\.h5 is missing"):
+        open_dataset(Path(moved) / "all.h5")
