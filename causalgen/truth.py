@@ -15,10 +15,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from causalgen import scenes
+from causalgen.errors import SceneNotFoundError
 from causalgen.io.reader import Dataset
 from causalgen.scm.environments import parse_interventions
 from causalgen.scm.interventions import Intervention, apply_all, counterfactual, from_dict
 from causalgen.scm.spec import SCM, Samples
+
+
+def truth_unavailable(ds: Dataset) -> str | None:
+    """Why ground truth cannot be computed for ``ds`` (an imported file, a scene not installed
+    here), or None when it can. Callers skip what needs a generator with this one line."""
+    try:
+        scenes.from_dataset(ds)
+    except SceneNotFoundError as exc:  # NoGeneratorError for imported files
+        return str(exc)
+    return None
 
 
 def dataset_scm(ds: Dataset, environment: int | None = None) -> tuple[scenes.Scene, SCM]:

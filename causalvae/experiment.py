@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,16 @@ class ExperimentConfig:
             raise CausalvaeError("need --seeds >= 1, --n >= 100 and --epochs >= 1")
 
 
+def data_file(target: str) -> Path | None:
+    """The target as a dataset file (.h5: an imported or generated file used for every seed),
+    else None (a scene id or a spec file)."""
+    path = Path(target)
+    if path.suffix.lower() not in (".h5", ".hdf5"):
+        return None
+    open_dataset(path).close()  # a missing, foreign or incomplete file: a DatasetError now
+    return path
+
+
 def _scene_and_scm(target: str) -> tuple[str, Any, dict[str, Any], str]:
     """(scene registry id, SCM, scene kwargs, short name) of a scene id or a spec file."""
     path = Path(target)
@@ -76,7 +86,9 @@ def _scene_and_scm(target: str) -> tuple[str, Any, dict[str, Any], str]:
 
 
 def dataset_for_seed(cfg: ExperimentConfig, seed: int) -> Path:
-    """The cached dataset of ``seed``, generated on first use."""
+    """The cached dataset of ``seed``, generated on first use (a file target: that file)."""
+    if (path := data_file(cfg.target)) is not None:
+        return path
     scene_id, scm, kwargs, name = _scene_and_scm(cfg.target)
     key = hashlib.sha256(json.dumps(
         [scene_id, kwargs, scm.to_json(), cfg.n, cfg.image_size, cfg.intervention_mix, seed],
@@ -166,7 +178,12 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
                    on_run: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run (or continue) the experiment; returns the aggregated report."""
     cfg.validate()
-    _scene_and_scm(cfg.target)  # an unknown scene or a bad spec fails before any file is written
+    if (path := data_file(cfg.target)) is not None:  # the file's own size and mix
+        with open_dataset(path) as ds:
+            mix = ds.intervention_mix.get("fraction", 0.0) if ds.intervention_mix else 0.0
+            cfg = replace(cfg, n=ds.n, intervention_mix=float(mix))
+    if data_file(cfg.target) is None:  # an unknown scene or a bad spec fails before any file
+        _scene_and_scm(cfg.target)
     out = Path(cfg.out)
     for model in cfg.models:  # so does a bad --set, for every model
         run_config(cfg, model, 0, out / "runs" / model / "seed0")

@@ -39,6 +39,7 @@ def run_summary(ev: dict[str, Any]) -> dict[str, Any]:
         "recon_mse": cf.get("recon_mse_floor"),
         "cf_per_concept": {k: v["pixel_mse"] for k, v in per.items()},
         "cf_probe_per_concept": {k: v["probe_rmse"] for k, v in per.items()},
+        "cf_skipped": cf.get("skipped"),  # why, for data without a generator (imported files)
     }
 
 
@@ -79,7 +80,9 @@ def aggregate(config: dict[str, Any], rows: list[dict[str, Any]],
         stats["seconds_per_seed"] = statistics.fmean(timings) if timings else None
         models[model] = stats
     command = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv))
-    return {"config": config, "command": command, "models": models, "runs": rows}
+    notes = [f"Counterfactual fidelity skipped: {why}"
+             for why in sorted({r["cf_skipped"] for r in rows if r.get("cf_skipped")})]
+    return {"config": config, "command": command, "models": models, "runs": rows, "notes": notes}
 
 
 def fmt_stat(stat: dict[str, float] | None, digits: int = 3) -> str:
@@ -139,6 +142,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"epochs, batch {cfg['batch_size']}, intervention mix {cfg['intervention_mix']}, "
         f"overrides: {', '.join(cfg['overrides']) or 'none'}.",
         "",
+        *[line for note in report.get("notes", []) for line in (note, "")],
         *markdown_table(report["models"], COLUMNS),
     ]
     concepts = next((list(s["cf_per_concept"]) for s in report["models"].values()

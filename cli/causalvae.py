@@ -153,10 +153,16 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
     click.echo(f"  MIC {r['mic']:.3f}  TIC {r['tic']:.3g}  MIG {r['mig']:.3f}  DCI "
                f"{r['dci']['disentanglement']:.2f} / {r['dci']['completeness']:.2f} / "
                f"{r['dci']['informativeness']:.2f}")
+    if r.get("graph_source") == "none declared":
+        click.echo("  (no graph was declared at import: the graph metrics compare with an empty "
+                   "graph)")
     cf = r["counterfactual"]
-    click.echo(f"  counterfactual pixel MSE (floor: reconstruction {cf['recon_mse_floor']:.4f}):")
-    for name, v in cf["per_concept"].items():
-        click.echo(f"    do({name}): {v['pixel_mse']:.4f}   probe RMSE {v['probe_rmse']:.3f}")
+    if "skipped" in cf:
+        click.echo(f"  counterfactual fidelity skipped: {cf['skipped']}")
+    else:
+        click.echo(f"  counterfactual pixel MSE (floor: reconstruction {cf['recon_mse_floor']:.4f}):")
+        for name, v in cf["per_concept"].items():
+            click.echo(f"    do({name}): {v['pixel_mse']:.4f}   probe RMSE {v['probe_rmse']:.3f}")
     click.echo(f"wrote {run_dir / 'evaluation.json'} and {run_dir / 'adjacency.png'}")
 
 
@@ -179,10 +185,18 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
     check_png(out)  # a CausalgenError: exit 2 like every user mistake
     intervention_grid(run_dir, data, index=index, steps=steps).save(out)
     click.echo(f"wrote {out}")
+    from causalgen.io import open_dataset
+    from causalgen.truth import truth_unavailable
+    from causalvae.evaluate import resolve_data
+
+    with open_dataset(resolve_data(run_dir, data)) as ds:
+        reason = truth_unavailable(ds)
+    if reason:
+        click.echo(f"no ground-truth rows in the grid: {reason}")
 
 
 @main.command()
-@click.argument("target", metavar="SCENE_OR_SPEC")
+@click.argument("target", metavar="SCENE_SPEC_OR_FILE")
 @click.option("--n", "n", default=10_240, show_default=True, type=click.IntRange(min=100))
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("--models", default="causalvae,conditionvae,betavae", show_default=True,
@@ -205,12 +219,13 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
                out: Path | None) -> None:
     """Generate data, train every model on every seed, evaluate, and write a report.
 
-    SCENE_OR_SPEC is a scene id (pendulum-v1) or a spec file. Rerunning the same command
-    skips finished runs and resumes interrupted ones.
+    SCENE_SPEC_OR_FILE is a scene id (pendulum-v1), a spec file, or a dataset file (.h5, e.g.
+    from `causalgen import`: every seed trains on it; --n and --intervention-mix do not apply).
+    Rerunning the same command skips finished runs and resumes interrupted ones.
     """
     from causalvae.experiment import ExperimentConfig, run_experiment
 
-    name = Path(target).stem if target.endswith(".toml") else target
+    name = Path(target).stem if target.endswith((".toml", ".h5", ".hdf5")) else target
     out = out or Path("experiments") / name
     cfg = ExperimentConfig(target=target, out=str(out), n=n, seeds=seeds,
                            models=tuple(m.strip() for m in models.split(",") if m.strip()),
@@ -222,8 +237,10 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
     for model, s in report["models"].items():
         shd = s.get("shd")
         shd_text = "-" if not shd else f"{shd['mean']:.2f} (SHD 0 in {s['seeds_shd0']}/{seeds})"
-        click.echo(f"{model:<16} SHD {shd_text}  MIC {s['mic']['mean']:.3f}  "
-                   f"CF pixel MSE {s['cf_pixel_mse']['mean']:.4f}")
+        cf = f"{s['cf_pixel_mse']['mean']:.4f}" if s.get("cf_pixel_mse") else "-"
+        click.echo(f"{model:<16} SHD {shd_text}  MIC {s['mic']['mean']:.3f}  CF pixel MSE {cf}")
+    for note in report.get("notes", []):
+        click.echo(note)
     click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")
 
 

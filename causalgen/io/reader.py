@@ -356,6 +356,18 @@ class Dataset:
         return mask, records
 
     @property
+    def is_external(self) -> bool:
+        """True for a file made by ``causalgen import``: no generator, no SCM, a declared graph."""
+        return self.scene.startswith(S.EXTERNAL_PREFIX)
+
+    @property
+    def source(self) -> dict:
+        """How an imported file was made (its ``source`` attribute); {} for generated files."""
+        if S.ATTR_SOURCE not in self.file.attrs:
+            return {}
+        return _Attrs(self.file, self.path).json(S.ATTR_SOURCE, dict)
+
+    @property
     def variable_names(self) -> list[str]:
         return [v.name for v in self.variables]
 
