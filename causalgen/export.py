@@ -17,7 +17,9 @@ the labels ``l1..ln`` are integers in the reference's encoding (:func:`encodings
 
 An ``encoding.json`` beside the two folders records the encoding of every label. ``npz`` writes
 images (as stored, no resize), labels, noise, split, variable names, units, ranges, adjacency,
-the scene and the SCM's JSON, and the counterfactual arrays when the file has them.
+the scene and the SCM's JSON, and the counterfactual arrays when the file has them; of a temporal
+file it keeps the time axis (images (N, T, H, W, 3), labels (N, T, V)) and adds ``steps``,
+``init``, ``lagged_adjacency`` and ``intervened`` (N, T, V) when present.
 
 Both write to a temporary sibling and rename it into place when complete: an interrupted export
 leaves no output that looks finished. An existing non-empty output is refused without
@@ -194,6 +196,9 @@ def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalva
     out = Path(out)
     with open_dataset(path) as ds:
         names = _columns(ds, variables)
+        if ds.steps is not None and fmt != "npz":
+            raise DatasetError(f"{path} holds sequences ({ds.steps} steps); {fmt} holds still "
+                               "images: export it with --format npz, which keeps the time axis.")
         tmp = _prepare(out, overwrite, directory=fmt != "npz")
         try:
             if fmt == "npz":
@@ -211,8 +216,8 @@ def _npz(ds: Dataset, names: list[str], tmp: Path) -> None:
     idx = [ds.variable_names.index(n) for n in names]
     arrays = {
         "images": ds.images[...],
-        "labels": ds.labels[:, idx],
-        "noise": ds.noise[:, idx],
+        "labels": ds.labels[..., idx],  # (N, V), or (N, T, V) for a temporal file
+        "noise": ds.noise[..., idx],
         "split": ds.split,
         "variable_names": np.array(names),
         "units": np.array([ds.variables[i].unit for i in idx]),
@@ -223,10 +228,18 @@ def _npz(ds: Dataset, names: list[str], tmp: Path) -> None:
         "scm_json": np.array(ds.spec_json),
         "intervention": np.array(json.dumps(ds.intervention, sort_keys=True)),
     }
+    if ds.intervened is not None:
+        arrays["intervened"] = ds.intervened[..., idx]
+    if ds.steps is not None:  # the time axis stays: images (N, T, H, W, 3)
+        arrays["steps"] = np.array(ds.steps)
+        if ds.init is not None:
+            arrays["init"] = ds.init[:, idx]
+        if ds.lagged_adjacency is not None:
+            arrays["lagged_adjacency"] = ds.lagged_adjacency[np.ix_(idx, idx)]
     if ds.counterfactual is not None:
         arrays["cf_images"] = ds.counterfactual.images[...]
-        arrays["cf_labels"] = ds.counterfactual.labels[:, idx]
-        arrays["cf_noise"] = ds.counterfactual.noise[:, idx]
+        arrays["cf_labels"] = ds.counterfactual.labels[..., idx]
+        arrays["cf_noise"] = ds.counterfactual.noise[..., idx]
         arrays["cf_intervention"] = np.array(json.dumps(ds.counterfactual.intervention,
                                                         sort_keys=True))
     with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a bare name

@@ -227,6 +227,9 @@ def generate(
     inter = dict(scm.intervention) if scm is not None else {}
     inter.update(do or {})
     sampled = base.do(**inter)  # validates names and values
+    if base.is_dynamic:
+        raise SpecError(f"{scene}: its SCM reads the previous step (x[t-1]); generate sequences "
+                        "(causalgen.generate_temporal, or --steps T on the command line).")
     if intervention_mix and all(name in sampled.intervention for name in sampled.names):
         raise SpecError("--intervention-mix needs at least one variable that --do does not fix.")
     envs = _environments(sampled, environments, interventions)

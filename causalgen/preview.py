@@ -22,10 +22,15 @@ def preview_grid(path: str | os.PathLike, n: int = 16, cols: int = 4, seed: int 
                  counterfactual: bool = False) -> Image.Image:
     """A grid of ``n`` random samples of the file at ``path`` with their labels.
 
-    With ``counterfactual``, each factual image is followed by its counterfactual twin.
+    With ``counterfactual``, each factual image is followed by its counterfactual twin. A
+    temporal file is drawn as filmstrips of min(n, 4) sequences (:mod:`causalgen.filmstrip`).
     """
     font = ImageFont.load_default()
     with open_dataset(path) as ds:
+        if ds.steps is not None:  # a temporal file: a filmstrip per sequence
+            from causalgen.filmstrip import filmstrip
+
+            return filmstrip(ds, n=min(n, 4), seed=seed, counterfactual=counterfactual)
         rng = np.random.default_rng(seed)
         idx = np.sort(rng.choice(ds.n, size=min(n, ds.n), replace=False))
         images = ds.images[idx]  # (n, H, W, 3)

@@ -13,6 +13,13 @@ Batches are fetched through ``__getitems__`` (one indexing operation per batch) 
 :func:`collate_batch` as the DataLoader's ``collate_fn``. A batch is (uint8 images (B, H, W, 3),
 standardised labels (B, V), intervention mask (B, V)): the mask is float 0/1, 1 where do() set
 that variable in that sample (the file's ``intervened``; all zeros for files without it).
+
+Temporal files (sequences, images (N, T, H, W, 3)) are read as independent frames: an item is
+one frame, the split is per sequence (every frame of a test sequence is a test item), labels
+and the do() mask are the frame's, so every model trains on them unchanged. With
+``pairs=True`` an item is instead a pair of consecutive frames of one sequence and a batch is
+(uint8 x_t (B, H, W, 3), uint8 x_t+1 (B, H, W, 3), do() mask of step t+1 (B, V)): the input of
+temporal methods (CITRIS-style), whose targets are the variables intervened on at t+1.
 """
 
 from __future__ import annotations
@@ -105,7 +112,8 @@ class CausalDataset(Dataset):
     def __init__(self, path: str | os.PathLike, split: str = "train", *,
                  label_stats: LabelStats | None = None,
                  expect_variables: Sequence[str] | None = None,
-                 memory_budget_gb: float = 2.0, read_hidden_targets: bool = False) -> None:
+                 memory_budget_gb: float = 2.0, read_hidden_targets: bool = False,
+                 pairs: bool = False) -> None:
         from causalgen.io import open_dataset  # the reader decides what a valid file is
 
         if split not in ("train", "test"):
@@ -123,22 +131,39 @@ class CausalDataset(Dataset):
                 )
             self.adjacency = np.asarray(ds.adjacency, np.int8)
             self.scene = ds.scene
-            self.file_image_size = int(ds.images.shape[1])
-            self.rows = ds.indices(split)  # (M,) file rows of this split, increasing
+            self.file_image_size = int(ds.images.shape[-2])
+            self.steps: int | None = ds.steps
+            if pairs and ds.steps is None:
+                raise DataError(f"{path} holds still images; pairs=True needs a temporal file "
+                                "(generated with --steps T)")
+            if pairs and ds.steps < 2:
+                raise DataError(f"{path} has sequences of 1 step: no consecutive frames to pair")
+            frames = _Frames(ds.images) if ds.steps is not None else ds.images
+            labels, intervened = ds.labels, ds.intervened
+            if ds.steps is not None:  # frames are items: sequence-major rows of (N * T, ...)
+                labels = labels.reshape(-1, labels.shape[-1])
+                intervened = None if intervened is None else intervened.reshape(labels.shape)
+            self.rows = _frame_rows(ds.indices(split), ds.steps)  # (M,) file rows, increasing
             self.label_stats = label_stats or LabelStats.compute(
-                ds.labels[ds.indices("train")], self.variable_names)
-            self.raw_labels = np.asarray(ds.labels[self.rows], np.float32)  # (M, V)
+                labels[_frame_rows(ds.indices("train"), ds.steps)], self.variable_names)
+            self.raw_labels = np.asarray(labels[self.rows], np.float32)  # (M, V)
             # a --hide-targets file keeps its targets in hidden/: read only when asked
             targets = ds.hidden_targets()[0] if read_hidden_targets else ds.intervened
+            if targets is not None and ds.steps is not None:
+                targets = targets.reshape(labels.shape)
             self.has_interventions = targets is not None
             mask = (targets[self.rows] if targets is not None
                     else np.zeros(self.raw_labels.shape, np.uint8))
             # (M,) environment of each sample (files made with --environments), else None
             self.environment = (np.asarray(ds.environment[self.rows], np.int64)
-                                if ds.environment is not None else None)
-            self.chunk_rows = int(ds.images.chunks[0]) if ds.images.chunks else 32
+                                if ds.environment is not None and ds.steps is None else None)
+            self.chunk_rows = (int(frames.chunks[0]) if frames.chunks else 32)
             in_memory = ds.images.size <= memory_budget_gb * GiB
-            self.images: Tensor | None = _read_rows(ds.images, self.rows) if in_memory else None
+            self.images: Tensor | None = _read_rows(frames, self.rows) if in_memory else None
+        # pairs: positions p of this split's items whose next item is the same sequence's t + 1
+        self.pair_index: np.ndarray | None = None
+        if pairs:
+            self.pair_index = np.flatnonzero(self.rows % self.steps != self.steps - 1)
         self.labels = torch.from_numpy(self.label_stats.normalise(self.raw_labels))  # (M, V)
         self.intervened = torch.from_numpy(np.asarray(mask, np.float32))  # (M, V) 0/1
 
@@ -151,6 +176,7 @@ class CausalDataset(Dataset):
         ``intervened`` (M, V) 0/1 marks do()-set variables (default: none)."""
         self = cls.__new__(cls)
         self.path, self.split, self._reader, self._reader_pid = None, "train", None, -1
+        self.steps, self.pair_index = None, None
         self.variable_names = list(variable_names)
         v = len(self.variable_names)
         self.adjacency = (np.zeros((v, v), np.int8) if adjacency is None
@@ -187,17 +213,33 @@ class CausalDataset(Dataset):
 
     def chunk_groups(self) -> np.ndarray | None:
         """Chunk id of each item when streaming (for chunk-aligned shuffling), else None."""
-        return None if self.in_memory else self.rows // self.chunk_rows
+        if self.in_memory:
+            return None
+        rows = self.rows if self.pair_index is None else self.rows[self.pair_index]
+        if self.steps is None:
+            return rows // self.chunk_rows
+        seq, t = np.divmod(rows, self.steps)  # a temporal chunk: a window of one sequence
+        return seq * -(-self.steps // self.chunk_rows) + t // self.chunk_rows
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) if self.pair_index is None else len(self.pair_index)
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
-        images, labels, intervened = self.__getitems__([index])
-        return images[0], labels[0], intervened[0]
+        first, second, third = self.__getitems__([index])
+        return first[0], second[0], third[0]
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor, Tensor]:
-        """A batch: uint8 images (B, H, W, 3), standardised labels (B, V), do() mask (B, V)."""
+        """A batch: uint8 images (B, H, W, 3), standardised labels (B, V), do() mask (B, V);
+        with ``pairs``: uint8 x_t (B, H, W, 3), uint8 x_t+1 (B, H, W, 3), do() mask of t+1."""
+        if self.pair_index is not None:
+            now = self.pair_index[np.asarray(indices, np.int64)]
+            x_t, _, _ = self._items(now)
+            x_next, _, targets = self._items(now + 1)
+            return x_t, x_next, targets
+        return self._items(np.asarray(indices, np.int64))
+
+    def _items(self, positions: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+        indices = positions
         idx = torch.as_tensor(np.asarray(indices, np.int64))
         if self.images is not None:
             idx = idx.to(self.images.device)
@@ -221,7 +263,8 @@ class CausalDataset(Dataset):
 
             self._reader = open_dataset(self.path)
             self._reader_pid = os.getpid()
-        return self._reader.images
+        images = self._reader.images
+        return images if self.steps is None else _Frames(images)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -232,6 +275,39 @@ class CausalDataset(Dataset):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def _frame_rows(sequences: np.ndarray, steps: int | None) -> np.ndarray:
+    """File rows of the items of ``sequences``: the sequences themselves for a still file, every
+    frame of each (sequence-major, seq * T + t) for a temporal one."""
+    if steps is None:
+        return sequences
+    return (np.asarray(sequences, np.int64)[:, None] * steps + np.arange(steps)).ravel()
+
+
+class _Frames:
+    """An h5py (N, T, H, W, 3) dataset seen as (N * T, H, W, 3) frames, sequence-major; supports
+    what the readers here use: ``shape``, ``size``, ``chunks``, slices and increasing index
+    arrays (whole sequences are read, then the frames picked)."""
+
+    def __init__(self, images: Any) -> None:
+        self.images = images
+        n, self.steps = images.shape[:2]
+        self.shape = (n * self.steps, *images.shape[2:])
+        self.size = images.size
+        self.chunks = (images.chunks[1], *images.chunks[2:]) if images.chunks else None
+
+    def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
+        t = self.steps
+        if isinstance(key, slice):
+            lo, hi, _ = key.indices(self.shape[0])
+            s0 = lo // t
+            block = self.images[s0:-(-hi // t)].reshape(-1, *self.shape[1:])
+            return block[lo - s0 * t:hi - s0 * t]
+        key = np.asarray(key, np.int64)
+        seqs = np.unique(key // t)
+        block = self.images[seqs].reshape(-1, *self.shape[1:])  # (len(seqs) * T, H, W, 3)
+        return block[np.searchsorted(seqs, key // t) * t + key % t]
 
 
 def _read_rows(images: Any, rows: np.ndarray, block: int = 1024) -> Tensor:

@@ -144,6 +144,16 @@ def generation_options(f: Callable) -> Callable:
         click.option("--dask-scheduler", metavar="ADDRESS",
                      help="Run the blocks on a Dask cluster (tcp://HOST:8786); same bytes as a "
                           "local run. Needs the [dask] extra."),
+        click.option("--steps", type=int, default=None,
+                     help="Write sequences of this many frames (temporal scenes: [40]); --n "
+                          "counts sequences."),
+        click.option("--intervention-rate", type=float, default=0.0,
+                     help="With --steps: probability that a sequence gets do() on one random "
+                          "variable at each step; targets go to 'intervened' (N, T, V)."),
+        click.option("--intervention-targets", metavar="A,B,...",
+                     help="Variables --intervention-rate may set [all that --do leaves free]."),
+        click.option("--counterfactual-from", type=int, default=0, show_default=True,
+                     help="With --steps: the step from which --counterfactual applies."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -155,9 +165,30 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
               test_fraction: float, compression: str, shard: str | None, overwrite: bool,
               clip: bool, intervention_mix: float = 0.0, environments: str | None = None,
               environment_sizes: str | None = None, intervene: str | None = None,
-              hide_targets: bool = False, dask_scheduler: str | None = None) -> None:
+              hide_targets: bool = False, dask_scheduler: str | None = None,
+              steps: int | None = None, intervention_rate: float = 0.0,
+              intervention_targets: str | None = None, counterfactual_from: int = 0) -> None:
     from causalgen.generate import BLOCK_SIZE, generate, parse_shard, shard_range
 
+    temporal = _temporal_steps(scene_id, scm, scene_kwargs, steps)
+    if temporal is not None or intervention_rate or intervention_targets:
+        if intervention_mix:
+            raise CausalgenError("--intervention-mix is for still samples; with --steps use "
+                                 "--intervention-rate (per-step interventions).")
+        if temporal is None:
+            raise CausalgenError("--intervention-rate and --intervention-targets need --steps T "
+                                 "(sequences).")
+        given = [name for name, value in (("--environments", environments),
+                 ("--intervene", intervene), ("--hide-targets", hide_targets),
+                 ("--dask-scheduler", dask_scheduler)) if value]
+        if given:
+            raise CausalgenError(f"{', '.join(given)}: not available for sequences (--steps) yet; "
+                                 "use --do and --intervention-rate.")
+        return _generate_sequences(
+            scene_id, scm, scene_kwargs, n=n, out=out, seed=seed, size=size, workers=workers,
+            do=do, cf=cf, test_fraction=test_fraction, compression=compression, shard=shard,
+            overwrite=overwrite, clip=clip, steps=temporal, intervention_rate=intervention_rate,
+            intervention_targets=intervention_targets, counterfactual_from=counterfactual_from)
     shard_t = parse_shard(shard) if shard else None
     if out is None:
         stem = scene_id.rsplit("-v", 1)[0]
@@ -176,6 +207,50 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
                         environment_sizes=environment_sizes, interventions=intervene,
                         hide_targets=hide_targets, dask_scheduler=dask_scheduler)
     click.echo(f"wrote {path} ({count} samples)")
+
+
+def _temporal_steps(scene_id: str, scm: Any, scene_kwargs: dict, steps: int | None) -> int | None:
+    """--steps, or the scene's default length when its SCM reads lagged values; None: still."""
+    if steps is not None:
+        return steps
+    from causalgen import scenes
+    from causalgen.generate_temporal import DEFAULT_STEPS
+
+    scene_obj = scenes.make(scene_id, **scene_kwargs)
+    if not (scm or scene_obj.default_scm()).is_dynamic:
+        return None
+    return scene_obj.default_steps or DEFAULT_STEPS
+
+
+def _generate_sequences(scene_id: str, scm: Any, scene_kwargs: dict, *, n: int, out: Path | None,
+                        seed: int, size: int | None, workers: int | None, do: tuple[str, ...],
+                        cf: tuple[str, ...], test_fraction: float, compression: str,
+                        shard: str | None, overwrite: bool, clip: bool, steps: int,
+                        intervention_rate: float, intervention_targets: str | None,
+                        counterfactual_from: int) -> None:
+    from causalgen.generate import parse_shard, shard_range
+    from causalgen.generate_temporal import generate_sequences, sequences_per_block
+    from causalgen.scm.temporal import check_steps
+
+    shard_t = parse_shard(shard) if shard else None
+    if out is None:
+        stem = scene_id.rsplit("-v", 1)[0]
+        out = Path(f"{stem}-shard{shard_t[0]}of{shard_t[1]}.h5" if shard_t else f"{stem}.h5")
+    count = n
+    if shard_t:
+        _, a, b = shard_range(n, sequences_per_block(check_steps(steps)), *shard_t)
+        count = b - a
+    targets = ([t.strip() for t in intervention_targets.split(",") if t.strip()]
+               if intervention_targets else None)
+    with progress_bar(count, f"{scene_id} -> {out}") as update:
+        path = generate_sequences(
+            scene_id, out, n=n, steps=steps, seed=seed, size=size, workers=workers, scm=scm,
+            scene_kwargs=scene_kwargs, do=parse_assignments(do, "--do"),
+            counterfactual=parse_assignments(cf, "--counterfactual"),
+            counterfactual_from=counterfactual_from, intervention_rate=intervention_rate,
+            intervention_targets_=targets, test_fraction=test_fraction, compression=compression,
+            shard=shard_t, overwrite=overwrite, clip=clip, progress=update)
+    click.echo(f"wrote {path} ({count} sequences x {steps} steps)")
 
 
 def _scene_command(scene_id: str, summary: str) -> click.Command:
@@ -200,17 +275,25 @@ def _scene_command(scene_id: str, summary: str) -> click.Command:
 
 _scene_command("pendulum-v1", "a pendulum, a sun and the pendulum's shadow")
 _scene_command("flow-v1", "a tank with a ball and a hole, and the jet's landing distance")
+_scene_command("pendulum-dynamic-v1", "a damped pendulum swinging under a moving sun (sequences)")
+_scene_command("collision-v1", "two balls on a track and their elastic collision (sequences)")
 
 
 @main.command()
-@click.argument("spec_file", metavar="SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec_file", metavar="ID|SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
 @generation_options
 def scene(spec_file: Path, **kw: Any) -> None:
-    """Generate from a spec file (a built-in scene with overrides, or a custom scene)."""
+    """Generate a registered scene (an id such as pendulum-dynamic-v1) or from a spec file (a
+    built-in scene with overrides, or a custom scene)."""
+    from causalgen import scenes
     from causalgen.scenes.files import load_spec
 
     if kw.pop("spec_path", None) is not None:
         raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
+    if not spec_file.exists() and spec_file.suffix != ".toml":  # a registered scene id
+        scenes.entry(str(spec_file))  # an unknown id gets a "did you mean"
+        _generate(str(spec_file), None, {}, **kw)
+        return
     loaded = load_spec(spec_file)
     if kw.get("out") is None and loaded.scene_kwargs:  # a custom scene: name the file after it
         kw["out"] = Path(f"{spec_file.stem}.h5")
@@ -232,9 +315,11 @@ def list_command() -> None:
 def info(path: Path, as_json: bool) -> None:
     """Describe a dataset: scene, size, variables, graph, split, intervention."""
     from causalgen.io import open_dataset
+    from causalgen.io.temporal import time_axis
 
     with open_dataset(path) as ds:
         train = int((ds.split == 0).sum())
+        labels = ds.labels.reshape(-1, len(ds.variables))  # every frame of a temporal file
         doc = {
             "path": str(path),
             "scene": ds.scene,
@@ -248,8 +333,8 @@ def info(path: Path, as_json: bool) -> None:
             "intervention": ds.intervention,
             "shard": ds.shard,
             "variables": [
-                {**v.to_dict(), "min": float(ds.labels[:, i].min()), "max": float(ds.labels[:, i].max()),
-                 "mean": float(ds.labels[:, i].mean())}
+                {**v.to_dict(), "min": float(labels[:, i].min()), "max": float(labels[:, i].max()),
+                 "mean": float(labels[:, i].mean())}
                 for i, v in enumerate(ds.variables)
             ],
             "adjacency": ds.adjacency.tolist(),
@@ -258,11 +343,13 @@ def info(path: Path, as_json: bool) -> None:
             "counterfactual": ds.counterfactual.intervention if ds.counterfactual else None,
             "environments": ds.environments,
             "targets_hidden": ds.targets_hidden,
+            "time": time_axis(ds),
         }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"{doc['path']}: {doc['scene']}, {doc['n']} images {doc['image_shape']} "
+    what = "sequences" if doc["time"] else "images"
+    click.echo(f"{doc['path']}: {doc['scene']}, {doc['n']} {what} {doc['image_shape']} "
                f"({doc['compression']}), train {doc['train']} / test {doc['test']}, seed {doc['seed']}")
     if doc["intervention"]:
         click.echo(f"intervention: {doc['intervention']}")
@@ -274,11 +361,23 @@ def info(path: Path, as_json: bool) -> None:
     for line in environment_lines(doc["environments"], doc["targets_hidden"], ds.variable_names,
                                   doc["adjacency"]):
         click.echo(line)
+    if doc["time"]:
+        tm = doc["time"]
+        click.echo(f"time axis: {doc['n']} sequences x {tm['steps']} steps = {tm['frames']} frames; "
+                   "images (N, T, H, W, 3), labels (N, T, V)")
+        if tm["intervention_rate"]:
+            click.echo(f"per-step interventions: rate {tm['intervention_rate']['rate']:g}, "
+                       f"{tm['intervened_fraction_of_steps']:.1%} of steps intervened "
+                       f"({', '.join(f'{k} {v}' for k, v in tm['intervened_per_variable'].items())})")
+        if "counterfactual_from" in tm:
+            click.echo(f"counterfactual applied from step {tm['counterfactual_from']}")
+        click.echo("lagged graph: " + (", ".join(tm["lagged_edges"]) or "no edges"))
     click.echo(f"{'variable':<18} {'unit':<14} {'range':<18} {'min':>9} {'mean':>9} {'max':>9}")
     for v in doc["variables"]:
         rng = f"[{v['low']:g}, {v['high']:g}]"
         click.echo(f"{v['name']:<18} {v['unit']:<14} {rng:<18} {v['min']:>9.4g} {v['mean']:>9.4g} {v['max']:>9.4g}")
-    click.echo("graph: " + (", ".join(doc["edges"]) or "no edges"))
+    click.echo(("instantaneous graph: " if doc["time"] else "graph: ")
+               + (", ".join(doc["edges"]) or "no edges"))
 
 
 @main.command()

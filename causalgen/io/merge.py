@@ -18,12 +18,14 @@ import numpy as np
 from causalgen.errors import DatasetError
 from causalgen.io import schema as S
 from causalgen.io.reader import Dataset, open_dataset
+from causalgen.io.temporal import TemporalWriter
 from causalgen.io.writer import DatasetWriter
 
 # Attributes that must agree across shards (everything but the shard's own position).
 _SAME = (S.ATTR_SCENE, S.ATTR_SCENE_ENTRY, S.ATTR_SCENE_KWARGS, S.ATTR_SCM, S.ATTR_INTERVENTION, S.ATTR_SEED, S.ATTR_BLOCK_SIZE,
          S.ATTR_IMAGE_SIZE, S.ATTR_TOTAL, S.ATTR_TEST_FRACTION, S.ATTR_CLIP, S.ATTR_VARIABLES,
-         S.ATTR_GENERATOR_VERSION, S.ATTR_INTERVENTION_MIX, S.ATTR_ENVIRONMENTS)
+         S.ATTR_GENERATOR_VERSION, S.ATTR_INTERVENTION_MIX, S.ATTR_ENVIRONMENTS, S.ATTR_STEPS,
+         S.ATTR_INTERVENTION_RATE)
 
 
 def _check(shards: list[Dataset]) -> list[Dataset]:
@@ -63,12 +65,14 @@ def _check(shards: list[Dataset]) -> list[Dataset]:
 def _copy_images(src: h5py.Dataset, dst: h5py.Dataset, offset: int) -> None:
     chunk = src.chunks[0] if src.chunks else 0
     if src.chunks and src.chunks == dst.chunks and offset % chunk == 0 and src.compression == dst.compression:
-        for i in range(0, src.shape[0], chunk):
-            mask, data = src.id.read_direct_chunk((i, 0, 0, 0))
-            dst.id.write_direct_chunk((offset + i, 0, 0, 0), data, mask)
+        for piece in src.iter_chunks():  # (N, ...) still or (N, T, ...) temporal chunks
+            origin = tuple(sl.start for sl in piece)
+            mask, data = src.id.read_direct_chunk(origin)
+            dst.id.write_direct_chunk((offset + origin[0], *origin[1:]), data, mask)
         return
-    for i in range(0, src.shape[0], 1024):  # different chunking: copy through memory
-        part = src[i:i + 1024]
+    rows = max(1, 1024 // max(1, int(np.prod(src.shape[1:-3]))))  # ~1024 images in memory
+    for i in range(0, src.shape[0], rows):  # different chunking: copy through memory
+        part = src[i:i + rows]
         dst[offset + i:offset + i + len(part)] = part
 
 
@@ -90,14 +94,22 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
         cf = first.counterfactual.intervention if first.counterfactual is not None else None
         comp = first.images.compression or "none"
         mask, hidden_records = first.hidden_targets()
-        with DatasetWriter(out, n=total, image_shape=first.images.shape[1:], variables=first.variables,
-                           attrs=attrs, compression=comp, counterfactual=cf,
-                           intervened=mask is not None, overwrite=overwrite,
-                           environment=first.environment is not None,
-                           hide_targets=first.targets_hidden) as w:
+        kwargs = dict(n=total, variables=first.variables, attrs=attrs, compression=comp,
+                      counterfactual=cf, intervened=mask is not None, overwrite=overwrite,
+                      environment=first.environment is not None,
+                      hide_targets=first.targets_hidden)
+        if first.steps is None:
+            writer = DatasetWriter(out, image_shape=first.images.shape[1:], **kwargs)
+        else:  # sequences: the time axis and the initial values come along
+            writer = TemporalWriter(out, steps=first.steps, init=first.init is not None,
+                                    image_shape=first.images.shape[2:], **kwargs)
+        with writer as w:
             if first.targets_hidden and hidden_records is not None:
                 w.file.require_group(S.HIDDEN).attrs[S.ATTR_ENVIRONMENTS] = \
                     first.file[S.HIDDEN].attrs[S.ATTR_ENVIRONMENTS]
+            if cf is not None and first.steps is not None:
+                w.file[S.COUNTERFACTUAL].attrs[S.ATTR_COUNTERFACTUAL_FROM] = \
+                    first.file[S.COUNTERFACTUAL].attrs.get(S.ATTR_COUNTERFACTUAL_FROM, 0)
             for d in shards:
                 start = d.shard["start"]  # type: ignore[index]
                 f = w.file
@@ -110,6 +122,8 @@ def merge_shards(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
                 mask = d.hidden_targets()[0]
                 if mask is not None:
                     f[w.intervened_key][start:stop] = mask
+                if d.init is not None:
+                    f[S.INIT][start:stop] = d.init
                 _copy_images(d.images, f[S.IMAGES], start)
                 if d.counterfactual is not None:
                     g = f[S.COUNTERFACTUAL]

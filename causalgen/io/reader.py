@@ -172,18 +172,18 @@ def _variables(a: _Attrs) -> list[S.VariableInfo]:
     return out
 
 
-def _adjacency(a: _Attrs, v: int) -> np.ndarray:
-    """The ``adjacency`` attribute: 0/1 integers of shape (V, V), V = number of variables."""
-    raw = a.raw(S.ATTR_ADJACENCY)
+def _adjacency(a: _Attrs, v: int, key: str = S.ATTR_ADJACENCY) -> np.ndarray:
+    """The ``adjacency`` attribute (or ``key``): 0/1 integers of shape (V, V)."""
+    raw = a.raw(key)
     value = np.asarray(raw)
     if value.dtype.kind not in "biu":
-        raise a.error(S.ATTR_ADJACENCY,
+        raise a.error(key,
                       f"should be an integer (V, V) matrix but is {_describe(raw)}")
     if value.shape != (v, v):
-        raise a.error(S.ATTR_ADJACENCY, f"has shape {value.shape}, but the file has {v} variables, "
+        raise a.error(key, f"has shape {value.shape}, but the file has {v} variables, "
                                          f"so it should be {(v, v)}")
     if not np.isin(value, (0, 1)).all():
-        raise a.error(S.ATTR_ADJACENCY, "should hold only 0 and 1 (edge row -> column)")
+        raise a.error(key, "should hold only 0 and 1 (edge row -> column)")
     return value.astype(np.int8)
 
 
@@ -290,15 +290,21 @@ class Dataset:
         v = len(self.variables)
         self.adjacency: np.ndarray = _adjacency(a, v)
         self.images: h5py.Dataset = _dataset(f, S.IMAGES, path)  # (N, H, W, 3) uint8, on disk
-        if self.images.ndim != 4 or self.images.shape[-1] != 3:
-            raise _bad_shape(path, S.IMAGES, self.images.shape, "(N, H, W, 3)")
+        # Temporal files (a ``steps`` attribute) have a time axis: images (N, T, H, W, 3),
+        # labels / noise / intervened (N, T, V); ``steps`` is None for still files.
+        self.steps: int | None = a.integer(S.ATTR_STEPS) if S.ATTR_STEPS in f.attrs else None
+        ndim, shape_text = (4, "(N, H, W, 3)") if self.steps is None else (5, "(N, T, H, W, 3)")
+        if self.images.ndim != ndim or self.images.shape[-1] != 3 or (
+                self.steps is not None and self.images.shape[1] != self.steps):
+            raise _bad_shape(path, S.IMAGES, self.images.shape, shape_text)
         n = int(self.images.shape[0])
-        self.labels: np.ndarray = _read(f, S.LABELS, path, (n, v))  # (N, V) float32
-        self.noise: np.ndarray = _read(f, S.NOISE, path, (n, v))  # (N, V) float32
+        lead = (n,) if self.steps is None else (n, self.steps)
+        self.labels: np.ndarray = _read(f, S.LABELS, path, (*lead, v))  # (N, [T,] V) float32
+        self.noise: np.ndarray = _read(f, S.NOISE, path, (*lead, v))  # (N, [T,] V) float32
         self.split: np.ndarray = _read(f, S.SPLIT, path, (n,))  # (N,) uint8
-        # (N, V) uint8, 1 = intervened; None for files without per-sample interventions
+        # (N, [T,] V) uint8, 1 = intervened; None for files without per-sample interventions
         self.intervened: np.ndarray | None = (
-            _read(f, S.INTERVENED, path, (n, v)) if S.INTERVENED in f else None
+            _read(f, S.INTERVENED, path, (*lead, v)) if S.INTERVENED in f else None
         )
         # (N,) int32 environment of each sample; None for single-regime files
         self.environment: np.ndarray | None = (
@@ -309,6 +315,14 @@ class Dataset:
             a.json(S.ATTR_ENVIRONMENTS, list) if S.ATTR_ENVIRONMENTS in f.attrs else None
         )
         self.targets_hidden: bool = S.HIDDEN in f
+        # temporal only: initial values (N, V), lagged graph (V, V), per-step intervention rate
+        self.init: np.ndarray | None = _read(f, S.INIT, path, (n, v)) if S.INIT in f else None
+        self.lagged_adjacency: np.ndarray | None = (
+            _adjacency(a, v, S.ATTR_LAGGED_ADJACENCY) if S.ATTR_LAGGED_ADJACENCY in f.attrs
+            else None)
+        self.intervention_rate: dict | None = (
+            a.json(S.ATTR_INTERVENTION_RATE, dict) if S.ATTR_INTERVENTION_RATE in f.attrs
+            else None)
         self.intervention_mix: dict | None = (
             a.json(S.ATTR_INTERVENTION_MIX, dict) if S.ATTR_INTERVENTION_MIX in f.attrs else None
         )
@@ -334,8 +348,8 @@ class Dataset:
                 raise _bad_shape(path, where + S.IMAGES, images.shape, str(self.images.shape))
             self.counterfactual = CounterfactualData(
                 images=images,
-                labels=_read(g, S.LABELS, path, (n, v), where),
-                noise=_read(g, S.NOISE, path, (n, v), where),
+                labels=_read(g, S.LABELS, path, (*lead, v), where),
+                noise=_read(g, S.NOISE, path, (*lead, v), where),
                 intervention=_Attrs(g, path, where).json(S.ATTR_INTERVENTION, dict),
             )
 
@@ -373,11 +387,21 @@ class Dataset:
 
     @property
     def n(self) -> int:
+        """Samples (still files) or sequences (temporal files)."""
         return int(self.images.shape[0])
 
     @property
+    def is_temporal(self) -> bool:
+        return self.steps is not None
+
+    @property
+    def frame_labels(self) -> np.ndarray:
+        """Labels of every frame, (N * T, V) for temporal files (sequence-major), else (N, V)."""
+        return self.labels.reshape(-1, self.labels.shape[-1])
+
+    @property
     def image_size(self) -> int:
-        return int(self.images.shape[1])
+        return int(self.images.shape[-2])
 
     @property
     def attrs(self) -> dict[str, Any]:

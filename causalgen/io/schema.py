@@ -17,6 +17,10 @@ The writer and the reader import these names; nothing else spells a key. A file 
   under the intervention stored in its ``intervention`` attribute;
 - optional ``source_names`` (N,) UTF-8 text: each sample's image file, relative to the imported
   folder (files made by ``causalgen import``);
+- temporal files (``steps`` attribute; :mod:`causalgen.io.temporal`) add a time axis: ``images``
+  (N, T, H, W, 3) chunked by sequence, ``labels`` / ``noise`` / ``intervened`` (N, T, V), ``init``
+  float32 (N, V) and the ``lagged_adjacency`` attribute; still readers ignore none of this
+  silently: the reader exposes ``steps`` (None for still files);
 - file attributes listed in :data:`REQUIRED_ATTRS`; ``complete`` is written last, so a file
   without ``complete = True`` is a file whose writer did not finish.
 """
@@ -34,6 +38,7 @@ NOISE = "noise"
 SPLIT = "split"
 INTERVENED = "intervened"  # optional uint8 (N, V): 1 where a sample's variable was intervened on
 COUNTERFACTUAL = "counterfactual"
+INIT = "init"  # temporal files: float32 (N, V), the values read as x[t-1] at t = 0 (NaN: unused)
 SOURCE_NAMES = "source_names"  # optional (N,) text: the image file of each imported sample
 ENVIRONMENT = "environment"  # optional int32 (N,): each sample's environment index
 HIDDEN = "hidden"  # optional group: intervention targets kept away from learners (--hide-targets)
@@ -62,6 +67,10 @@ ATTR_SHARD = "shard"  # JSON {"index", "count", "start", "stop"}; absent in an u
 ATTR_INTERVENTION_MIX = "intervention_mix"  # JSON, files with per-sample interventions only
 ATTR_ENVIRONMENTS = "environments"  # JSON list, one record per environment (index, size, ...)
 ATTR_VIRTUAL = "virtual_sources"  # JSON list of shard paths a `merge --virtual` file maps
+ATTR_STEPS = "steps"  # temporal files only: T, the steps of every sequence
+ATTR_LAGGED_ADJACENCY = "lagged_adjacency"  # temporal: int8 (V, V), row at t-1 -> column at t
+ATTR_INTERVENTION_RATE = "intervention_rate"  # temporal, JSON: per-step random do() settings
+ATTR_COUNTERFACTUAL_FROM = "from_step"  # on counterfactual/ of a temporal file: first step
 ATTR_COMPLETE = "complete"  # written last
 # Imported files (`causalgen import`): scene is EXTERNAL_PREFIX + NAME, no SCM (ATTR_SCM "{}"),
 # the adjacency is the declared graph (all zeros when none was declared), noise is NaN.
@@ -85,6 +94,7 @@ COMPRESSIONS = ("lzf", "gzip", "none")
 DEFAULT_COMPRESSION = "lzf"
 GZIP_LEVEL = 4
 IMAGES_PER_CHUNK = 32  # a chunk is a run of whole images: ~0.9 MB raw at 96x96x3
+FRAMES_PER_CHUNK = 64  # temporal: a chunk is (1, min(T, 64), H, W, 3), never two sequences
 
 PARTIAL_SUFFIX = ".partial"  # a file being written; renamed away when complete
 

@@ -29,7 +29,8 @@ from causalgen.scm.noise import parse_distribution
 from causalgen.scm.spec import SCM, Variable, did_you_mean
 
 TOP_KEYS = ("name", "description", "size", "background", "variables", "shapes", "light", "ground")
-VARIABLE_KEYS = ("mechanism", "noise", "unit", "low", "high", "description", "latent", "parents")
+VARIABLE_KEYS = ("mechanism", "noise", "unit", "low", "high", "description", "latent", "parents",
+                 "init")
 LIGHT_KEYS = {"directional": ("kind", "angle"), "point": ("kind", "x", "y")}
 GROUND_KEYS = ("y", "fill", "shadow_fill", "shadow_width", "shadow_opacity")
 DEFAULT_SIZE = 64
@@ -207,6 +208,11 @@ class _Parser:
                 kwargs["noise"] = parse_distribution(noise)
             except SpecError as exc:
                 raise self.fail([*where, "noise"], str(exc)) from None
+            if "init" in table:  # temporal scenes: the value read as name[t-1] at t = 0
+                try:
+                    kwargs["init"] = parse_distribution(table["init"])
+                except SpecError as exc:
+                    raise self.fail([*where, "init"], str(exc)) from None
             for key in ("low", "high"):
                 if key in table:
                     kwargs[key] = self.number(table[key], [*where, key])
@@ -369,7 +375,7 @@ class _Parser:
                 continue
             where = ["variables", name, "mechanism"]
             try:
-                compile_expression(text, self.names, functions)
+                compile_expression(text, self.names, functions, lags=self.names)
             except SpecError as exc:
                 raise self.fail(where, str(exc)) from None
             tree = ast.parse(" ".join(text.split()), mode="eval")

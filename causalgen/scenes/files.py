@@ -34,7 +34,7 @@ from causalgen.scm.spec import SCM, did_you_mean
 from causalgen.scm.tomlfile import SpecFileError, read_toml
 
 TOP_KEYS = ("scene", "name", "description", "variables")
-VARIABLE_KEYS = ("mechanism", "noise", "description")
+VARIABLE_KEYS = ("mechanism", "noise", "description", "init")
 
 
 @dataclass(frozen=True)
@@ -103,12 +103,12 @@ def _scene_spec(path: Path, text: str, doc: dict[str, Any]) -> LoadedSpec:
                 raise SpecFileError(path, text, where, key, f"must be a string, got {value!r}.")
             try:
                 if key == "mechanism":
-                    compile_expression(str(value), names, scene.functions)
-                elif key == "noise":
+                    compile_expression(str(value), names, scene.functions, lags=names)
+                elif key in ("noise", "init"):
                     parse_distribution(value)
             except SpecError as exc:
                 raise SpecFileError(path, text, where, key, str(exc)) from None
-            changes[key] = str(value) if key != "noise" else value
+            changes[key] = str(value) if key not in ("noise", "init") else value
         i = names.index(name)
         variables[i] = replace(variables[i], parents=None, **changes)
     try:
