@@ -45,13 +45,16 @@ from causalgen.scm.temporal import (
 
 log = logging.getLogger(__name__)
 
-FRAMES_PER_BLOCK = 2048  # part of what fixes a temporal file's bytes (with T)
+FRAMES_PER_BLOCK = 8192  # with MAX_SEQUENCES_PER_BLOCK and T, fixes a temporal file's bytes
+MAX_SEQUENCES_PER_BLOCK = 64
 FRAMES_IN_MEMORY = 256  # raw frames a worker holds at once while rendering
 DEFAULT_STEPS = 40  # --steps of a temporal scene that declares no default_steps
 
 
 def sequences_per_block(steps: int) -> int:
-    return max(1, FRAMES_PER_BLOCK // steps)
+    """Whole sequences per RNG block: 64 up to T = 128, then fewer (one at T >= 8192), so a
+    block's compressed frames stay bounded while each step still runs over many sequences."""
+    return max(1, min(MAX_SEQUENCES_PER_BLOCK, FRAMES_PER_BLOCK // steps))
 
 
 @dataclass(frozen=True)

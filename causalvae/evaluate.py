@@ -297,6 +297,12 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
                 f"{data_path} has variables {ds.variable_names}, but the run was trained on "
                 f"{run.variable_names}; pass the run's dataset with --data"
             )
+        if getattr(ds, "steps", None) is not None:
+            raise CausalvaeError(
+                f"{data_path} holds sequences ({ds.steps} steps): a frame's counterfactual "
+                "depends on the previous steps, which this evaluation does not model yet; "
+                "evaluate on a still file of the same scene (generated without --steps)"
+            )
         batch = _select(ds, n_eval, seed)
         latents = view.representation(batch.images, batch.labels)  # (m, z_dim)
         concept_lat, dims = concept_latents(latents, batch.labels, view.blocks)
