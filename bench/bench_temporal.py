@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_generate import run_cli  # noqa: E402
+from bench_generate import run_cli
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
                 peaks[name] = max(peaks.get(name, 0), peak)
         mem = {}
         for name, cli in memory.items():
-            wall, peak = run_cli(["scene", "pendulum-dynamic-v1", *cli] + common)
+            wall, peak = run_cli(["scene", "pendulum-dynamic-v1", *cli, *common])
             mem[name] = (wall, peak, Path(out).stat().st_size)
     base = statistics.median(times["still pendulum-v1 (baseline)"])
     print(f"{frames:,} frames per row, 64 x 64 px, {w} workers, lzf, median of {args.repeats}\n")
