@@ -34,9 +34,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from causalgen.render import SUPERSAMPLE
+from causalgen.render import SUPERSAMPLE, Canvas
 from causalgen.scenes.base import Scene
-from causalgen.scenes.canvas import LayerCanvas
 from causalgen.scenes.definition import Definition, parse
 from causalgen.scenes.lighting import ShadowDrawable
 from causalgen.scenes.shapes import Shape
@@ -100,7 +99,7 @@ class CustomScene(Scene):
         while lead < len(drawables) and drawables[lead].static:
             lead += 1
         self._baked, self._live = drawables[:lead], drawables[lead:]
-        self._canvases: dict[int, LayerCanvas] = {}
+        self._canvases: dict[int, Canvas] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (CustomScene, (self.definition, self.scene_id))
@@ -113,18 +112,18 @@ class CustomScene(Scene):
         """``shadow_length_<shape>`` and ``shadow_position_<shape>`` for each shadow caster."""
         return self.compiled.functions
 
-    def _canvas(self, size: int) -> LayerCanvas:
+    def _canvas(self, size: int) -> Canvas:
         canvas = self._canvases.get(size)
         if canvas is None:
             w = size * SUPERSAMPLE
             scale = w / self.compiled.size
-            baker = LayerCanvas(size, SUPERSAMPLE, Image.new("RGB", (w, w),
-                                                             self.compiled.background))
+            baker = Canvas(size, supersample=SUPERSAMPLE,
+                           base=Image.new("RGB", (w, w), self.compiled.background))
             for d in self._baked:
                 op = d.ops({}, 1, scale)[0]
                 if op is not None:
                     baker.apply(op)
-            canvas = self._canvases[size] = LayerCanvas(size, SUPERSAMPLE, baker.image)
+            canvas = self._canvases[size] = Canvas(size, supersample=SUPERSAMPLE, base=baker.image)
         return canvas
 
     def render(self, values: Mapping[str, np.ndarray], size: int) -> np.ndarray:

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from causalgen import shadows
-from causalgen.render import SUPERSAMPLE
-from causalgen.scenes.canvas import Op, dirty_boxes
+from causalgen.render import SUPERSAMPLE, Op, dirty_boxes
 from causalgen.scenes.colors import Colour
 from causalgen.scenes.shapes import COORDINATE_LIMIT, MAX_PIXELS, Shape, Value, names_of, values
 

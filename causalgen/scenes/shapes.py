@@ -3,7 +3,7 @@
 A :class:`Shape` holds its attributes as numbers or compiled expressions over the scene's
 variables. For a batch of samples it evaluates every attribute once, vectorised
 (:meth:`Shape.evaluate`), and turns each sample's geometry into a drawing primitive of
-:class:`causalgen.scenes.canvas.LayerCanvas` (:meth:`Shape.ops`). Coordinates are pixels of the
+:class:`causalgen.render.Canvas` (:meth:`Shape.ops`). Coordinates are pixels of the
 scene's default size, y pointing down; angles are degrees, counter-clockwise as seen on screen.
 
 Geometry per kind (see ``docs/scenes.md``): a circle's and an ellipse's ``x, y`` are the centre;
@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from causalgen import shadows
-from causalgen.render import SUPERSAMPLE
-from causalgen.scenes.canvas import Op, dirty_boxes, font
+from causalgen.render import SUPERSAMPLE, Op, dirty_boxes, font
 from causalgen.scenes.colors import RGB, Colour
 from causalgen.scm.expr import Expression
 
