@@ -13,6 +13,7 @@ one, so a crash never leaves a torn checkpoint.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 from collections.abc import Collection
@@ -24,13 +25,16 @@ import numpy as np
 import torch
 
 from causalvae.config import RunConfig, apply_overrides
-from causalvae.data import LabelStats
+from causalvae.data import CausalDataset, LabelStats
 from causalvae.errors import CheckpointError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CHECKPOINT_NAME",
     "LoadedRun",
     "capture_rng",
+    "check_resume_data",
     "check_run_dir",
     "load_checkpoint",
     "load_run",
@@ -38,6 +42,7 @@ __all__ = [
     "resume_config",
     "save_checkpoint",
     "trim_metrics",
+    "warn_if_no_targets",
 ]
 
 FORMAT = "causalvae-checkpoint"
@@ -166,3 +171,38 @@ def trim_metrics(path: Path, epochs: int) -> None:
         kept = [line for line in path.read_text().splitlines()
                 if line.strip() and json.loads(line)["epoch"] <= epochs]
         path.write_text("".join(line + "\n" for line in kept))
+
+
+def check_resume_data(out: Path, data: Path) -> None:
+    """Refuse to resume on another file than the run's recorded dataset while that file exists
+    (a moved dataset is accepted: its variables are checked against the run's anyway)."""
+    try:
+        recorded = json.loads((out / "run.json").read_text()).get("data")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not recorded or not Path(recorded).exists():
+        return
+    if not data.exists() or not os.path.samefile(recorded, data):
+        raise CheckpointError(
+            f"{out} was trained on {recorded}, not on {data}; resume it with that file, or "
+            "train on the new data into another --out"
+        )
+
+
+_warned_no_targets: set[str] = set()  # files already warned about, once per process
+
+
+def warn_if_no_targets(config: RunConfig, data: CausalDataset) -> bool:
+    """Warn (once per file and process) when the model reads intervention targets and the file
+    has none; True if it warned."""
+    wants = getattr(config.model, "intervention_mask", False)
+    key = str(data.path)
+    if not wants or data.has_interventions or key in _warned_no_targets:
+        return False
+    _warned_no_targets.add(key)
+    log.warning(
+        "%s records no intervention targets (it was generated without --intervention-mix): "
+        "%s learns the edges and the directions that observational data identify; directions "
+        "left open by them (chains, forks) are not identified from this file",
+        data.path, config.train.model)
+    return True

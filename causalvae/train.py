@@ -34,16 +34,18 @@ from torch.utils.data import DataLoader
 from causalvae.checkpoint import (
     CHECKPOINT_NAME,
     capture_rng,
+    check_resume_data,
     check_run_dir,
     restore_rng,
     resume_config,
     save_checkpoint,
     trim_metrics,
+    warn_if_no_targets,
 )
 from causalvae.config import RunConfig
 from causalvae.data import CausalDataset, EpochBatchSampler, LabelStats, collate_batch
 from causalvae.data import to_model_input as _to_input
-from causalvae.errors import CheckpointError, DataError, DivergenceError
+from causalvae.errors import DataError, DivergenceError
 from causalvae.models import build_model, get_model_class
 from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
@@ -370,41 +372,6 @@ class Trainer:
         save_grid(self.run_dir / "recon.png", [x, recon])
 
 
-def _check_resume_data(out: Path, data: Path) -> None:
-    """Refuse to resume on another file than the run's recorded dataset while that file exists
-    (a moved dataset is accepted: its variables are checked against the run's anyway)."""
-    try:
-        recorded = json.loads((out / "run.json").read_text()).get("data")
-    except (OSError, ValueError, AttributeError):
-        return
-    if not recorded or not Path(recorded).exists():
-        return
-    if not data.exists() or not os.path.samefile(recorded, data):
-        raise CheckpointError(
-            f"{out} was trained on {recorded}, not on {data}; resume it with that file, or "
-            "train on the new data into another --out"
-        )
-
-
-_warned_no_targets: set[str] = set()  # files already warned about, once per process
-
-
-def warn_if_no_targets(config: RunConfig, data: CausalDataset) -> bool:
-    """Warn (once per file and process) when the model reads intervention targets and the file
-    has none; True if it warned."""
-    wants = getattr(config.model, "intervention_mask", False)
-    key = str(data.path)
-    if not wants or data.has_interventions or key in _warned_no_targets:
-        return False
-    _warned_no_targets.add(key)
-    log.warning(
-        "%s records no intervention targets (it was generated without --intervention-mix): "
-        "%s learns the edges and the directions that observational data identify; directions "
-        "left open by them (chains, forks) are not identified from this file",
-        data.path, config.train.model)
-    return True
-
-
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,
           overrides: list[str] | None = None) -> TrainResult:
     """Train on a causalgen file into ``config.train.out`` (resuming from its checkpoint).
@@ -421,7 +388,7 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
                                RESUMABLE_KEYS)
         config.train.out = str(out)
         stats, names = LabelStats.from_dict(state["label_stats"]), state["variable_names"]
-        _check_resume_data(out, Path(data_path))
+        check_resume_data(out, Path(data_path))
     budget = config.train.memory_budget_gb
     train_ds = CausalDataset(data_path, "train", label_stats=stats, expect_variables=names,
                              memory_budget_gb=budget)

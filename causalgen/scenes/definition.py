@@ -12,18 +12,18 @@ Attribute text is compiled by :mod:`causalgen.scm.expr` (parsed with ``ast``, ne
 from __future__ import annotations
 
 import ast
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from causalgen.errors import ExpressionError, SpecError
 from causalgen.limits import MAX_SHAPES, MAX_VARIABLES
-from causalgen.scenes.colors import RGB, Colour, parse_colour
+from causalgen.scenes.colors import RGB
 from causalgen.scenes.lighting import GroundSpec, LightSpec, ShadowCaster, ShadowFunction
 from causalgen.scenes.shapes import KINDS, REQUIRED, Shape, Value, keys_of
-from causalgen.scenes.source import DefinitionError, KeyPath, Source
+from causalgen.scenes.source import KeyPath, Source
+from causalgen.scenes.tables import TableReader
 from causalgen.scm.expr import compile_expression
 from causalgen.scm.noise import parse_distribution
 from causalgen.scm.spec import SCM, Variable, did_you_mean
@@ -37,11 +37,6 @@ DEFAULT_SIZE = 64
 MAX_POLYGON_POINTS = 1000
 MAX_TEXT = 200
 MIN_SIZE, MAX_SIZE = 16, 1024
-# Keys people reach for that are spelled otherwise here.
-ALIASES = {"rotation": "angle", "rotate": "angle", "color": "fill", "colour": "fill",
-           "r": "radius", "stroke": "outline", "alpha": "opacity", "line_width": "width",
-           "size": "font_size", "type": "kind", "shape": "kind", "content": "text",
-           "stroke_width": "outline_width", "cx": "x", "cy": "y", "shadow": "casts_shadow"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -66,60 +61,8 @@ class Definition:
         return SCM(self.variables, functions=self.functions, scene=scene, name=self.name)
 
 
-class _Parser:
-    def __init__(self, doc: Mapping[str, Any], source: Source) -> None:
-        self.doc = doc
-        self.src = source
-        self.names: tuple[str, ...] = ()
-        self.warnings: list[str] = []
-
-    def fail(self, keypath: KeyPath, problem: str) -> DefinitionError:
-        return self.src.error(keypath, problem)
-
-    def unknown(self, keypath: KeyPath, key: str, allowed: Sequence[str], what: str) -> DefinitionError:
-        hint = did_you_mean(key, allowed)
-        if not hint and ALIASES.get(key) in allowed:
-            hint = f" (did you mean {ALIASES[key]!r}?)"
-        return self.fail([*keypath, key], f"unknown key{hint}; {what} takes {', '.join(allowed)}.")
-
-    def table(self, value: Any, keypath: KeyPath, what: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(keypath, f"must be a table ({what}), got {value!r}.")
-        return value
-
-    def number(self, value: Any, keypath: KeyPath) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.fail(keypath, f"must be a finite number, got {value!r}.")
-        return float(value)
-
-    def string(self, value: Any, keypath: KeyPath) -> str:
-        if not isinstance(value, str):
-            raise self.fail(keypath, f"must be a string, got {value!r}.")
-        return value
-
-    def flag(self, value: Any, keypath: KeyPath) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(keypath, f"must be true or false, got {value!r}.")
-        return value
-
-    def value(self, value: Any, keypath: KeyPath) -> Value:
-        """A number, or an expression over the variables (no noise, built-in functions only)."""
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(keypath, f"must be a number or an expression string, got {value!r}.")
-        if not isinstance(value, str):
-            return self.number(value, keypath)
-        try:
-            expr = compile_expression(value, self.names, allow_noise=False)
-        except SpecError as exc:
-            raise self.fail(keypath, str(exc)) from None
-        return expr if expr.names else float(expr({}, 1)[0])
-
-    def colour(self, value: Any, keypath: KeyPath, constant: bool = False) -> Colour:
-        try:
-            colour = parse_colour(value, () if constant else self.names)
-        except SpecError as exc:
-            raise self.fail(keypath, str(exc)) from None
-        return colour
+class _Parser(TableReader):
+    """Parses a whole definition document into a :class:`Definition`."""
 
     # -- the document ----------------------------------------------------------------------
     def parse(self) -> Definition:

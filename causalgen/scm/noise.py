@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from causalgen.errors import DistributionError
+from causalgen.scm.truncnormal import pdf, tail, truncated_standard_normal
 
 _REGISTRY: dict[str, type[Distribution]] = {}
 DISTRIBUTIONS: Mapping[str, type[Distribution]] = MappingProxyType(_REGISTRY)
@@ -142,15 +143,6 @@ class Uniform(Distribution):
         return self.low / 2 + self.high / 2
 
 
-def _tail(x: float) -> float:
-    """P(Z > x) for a standard normal Z, accurate far into the tail."""
-    return 0.5 * math.erfc(x / math.sqrt(2))
-
-
-def _pdf(x: float) -> float:
-    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-
-
 @_register("truncnormal")
 @dataclass(frozen=True)
 class TruncNormal(Distribution):
@@ -167,10 +159,10 @@ class TruncNormal(Distribution):
     def _mass(self) -> float:
         a, b = self._standard_bounds()
         if a >= 0:
-            return _tail(a) - _tail(b)
+            return tail(a) - tail(b)
         if b <= 0:
-            return _tail(-b) - _tail(-a)
-        return 1.0 - _tail(-a) - _tail(b)
+            return tail(-b) - tail(-a)
+        return 1.0 - tail(-a) - tail(b)
 
     def _validate(self) -> None:
         mass = self._mass()
@@ -181,7 +173,7 @@ class TruncNormal(Distribution):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         a, b = self._standard_bounds()
-        z = _truncated_standard_normal(rng, n, a, b, self._mass())
+        z = truncated_standard_normal(rng, n, a, b, self._mass())
         return np.clip(self.mu + self.sigma * z, self.low, self.high)  # clip float rounding
 
     @property
@@ -190,39 +182,10 @@ class TruncNormal(Distribution):
         # pdf(a) - pdf(b), factored around the larger density so narrow intervals keep precision
         near, far, sign = (a, b, 1.0) if abs(a) <= abs(b) else (b, a, -1.0)
         if math.isinf(far):
-            difference = sign * _pdf(near)
+            difference = sign * pdf(near)
         else:
-            difference = -sign * _pdf(near) * math.expm1((near - far) * (near + far) / 2)
+            difference = -sign * pdf(near) * math.expm1((near - far) * (near + far) / 2)
         return self.mu + self.sigma * difference / self._mass()
-
-
-def _truncated_standard_normal(rng: np.random.Generator, n: int, a: float, b: float,
-                               mass: float) -> np.ndarray:
-    """Standard normal restricted to [a, b] by vectorised rejection, from whichever proposal
-    accepts at least ~20% of its draws: the normal itself, a uniform on [a, b], or (far in a
-    tail) Robert's (1995) shifted exponential. Deterministic given ``rng``."""
-    sign = 1.0
-    if mass < 0.3 and b <= 0:  # mirror a left-tail interval onto the right
-        a, b, sign = -b, -a, -1.0
-    rate = (a + math.sqrt(a * a + 4)) / 2 if a >= 0 else 0.0
-
-    def propose(m: int) -> np.ndarray:
-        if mass >= 0.3:
-            z = rng.standard_normal(m)
-            return z[(z >= a) & (z <= b)]
-        if a < 0 or rate * (b - a) < 1:  # a narrow interval: the density is nearly flat on it
-            z = rng.uniform(a, b, m)
-            peak = 0.0 if a < 0 else a * a
-            return z[rng.random(m) <= np.exp((peak - z * z) / 2)]
-        z = a + rng.exponential(1 / rate, m)
-        return z[(z <= b) & (rng.random(m) <= np.exp(-((z - rate) ** 2) / 2))]
-
-    chunks, need = [], n
-    while need > 0:
-        accepted = propose(2 * need + 64)[:need]
-        chunks.append(accepted)
-        need -= accepted.size
-    return sign * np.concatenate(chunks) if chunks else np.empty(0)
 
 
 @_register("lognormal")

@@ -25,13 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from causalgen.errors import SpecError
 from causalgen.scm.expr import lag_key
 from causalgen.scm.noise import Distribution
-from causalgen.scm.spec import SCM, Samples
+from causalgen.scm.variable import Samples
+
+if TYPE_CHECKING:  # spec.SCM.sample calls into this module: no import back at run time
+    from causalgen.scm.spec import SCM
 
 MAX_STEPS = 10_000  # a sequence longer than this is refused (memory per block grows with T)
 

@@ -234,7 +234,7 @@ def test_trainer_passes_the_intervention_mask_and_a_structure_lr_group(tiny_data
 
 def test_a_model_reading_targets_warns_once_when_the_file_has_none(tiny_data, make_config,
                                                                     caplog) -> None:
-    from causalvae.train import _warned_no_targets, warn_if_no_targets
+    from causalvae.checkpoint import _warned_no_targets, warn_if_no_targets
 
     _warned_no_targets.clear()
     assert not tiny_data.has_interventions
