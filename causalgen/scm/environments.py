@@ -23,7 +23,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,7 +39,9 @@ from causalgen.scm.interventions import (
     targets,
 )
 from causalgen.scm.noise import Uniform, parse_distribution
-from causalgen.scm.spec import SCM
+
+if TYPE_CHECKING:  # SCM's methods call into this module: no import back at run time
+    from causalgen.scm.spec import SCM
 
 OBSERVATIONAL = ("obs", "observational")
 PER_VARIABLE = "per-variable"

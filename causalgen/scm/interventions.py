@@ -18,14 +18,17 @@ import ast
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from causalgen.errors import SpecError
 from causalgen.scm.expr import compile_expression
 from causalgen.scm.noise import Constant, Distribution, parse_distribution
-from causalgen.scm.spec import SCM, Samples, Variable, did_you_mean
+from causalgen.scm.variable import Samples, Variable, did_you_mean
+
+if TYPE_CHECKING:  # SCM's methods call into this module: no import back at run time
+    from causalgen.scm.spec import SCM
 
 
 def _fmt(value: float) -> str:
