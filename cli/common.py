@@ -1,8 +1,12 @@
-"""Checks shared by the causalgen and causalvae commands."""
+"""Helpers shared by the causalgen and causalvae commands: output checks, progress, descriptions."""
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+import click
 
 from causalgen.errors import CausalgenError
 
@@ -13,3 +17,36 @@ def check_png(out: Path) -> None:
         raise CausalgenError(f"--out {out}: give a .png file name.")
     if not out.parent.exists():
         raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
+
+
+@contextmanager
+def progress_bar(total: int, label: str):
+    """A click progress bar on a terminal; a no-op callback otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                           show_eta=True) as bar:
+        yield bar.update
+
+
+def environment_lines(records: list[dict] | None, hidden: bool, names: list[str],
+                      base: list[list[int]]) -> list[str]:
+    """`info`'s description of a file's environments: one line each, with the graph where it
+    differs from the file's graph ``base``."""
+    if not records:
+        return ["targets: hidden (hidden/ group; --hide-targets)"] if hidden else []
+    out = [f"environments: {len(records)}, rows in contiguous runs"
+           + (" (targets hidden: hidden/ group)" if hidden else "")]
+    for r in records:
+        line = f"  {r['index']:>3}  {r.get('size', 0):>8} samples  [{r.get('start')}, {r.get('stop')})"
+        if "text" in r:
+            line += f"  {r['text']}"
+            if r.get("targets"):
+                line += f"  (targets: {', '.join(r['targets'])})"
+            if "adjacency" in r and r["adjacency"] != base:
+                edges = [f"{names[i]} -> {names[j]}" for i, row in enumerate(r["adjacency"])
+                         for j, a in enumerate(row) if a]
+                line += f"; graph: {', '.join(edges) or 'no edges'}"
+        out.append(line)
+    return out
