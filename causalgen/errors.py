@@ -66,3 +66,7 @@ class NoGeneratorError(SceneNotFoundError):
 
     A subclass of :class:`SceneNotFoundError`, so callers that already skip ground truth when a
     file's scene is not installed skip it for imported files too."""
+
+
+class FigureError(CausalgenError):
+    """A figure cannot be drawn: matplotlib is not installed, or the file type is not supported."""

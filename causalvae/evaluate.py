@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
 from causalgen.io import open_dataset
 from causalgen.truth import counterfactual_truth, truth_unavailable
@@ -286,7 +285,7 @@ def counterfactual_fidelity(view: ModelView, ds: Any, batch: EvalBatch, dims: li
 def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, *,
              n_eval: int = 1000, n_cf: int = 256, seed: int = 0, device: str = "cpu",
              write: bool = True) -> dict[str, Any]:
-    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` and ``adjacency.png`` there."""
+    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` and ``figures/adjacency.png``."""
     run_dir = Path(run_dir)
     run = load_run(run_dir, device)
     data_path = resolve_data(run_dir, data)
@@ -360,7 +359,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
                        "sid": None, "threshold_rule": None, "shd_default_rule": None})
     if write:
         (run_dir / EVALUATION_NAME).write_text(json.dumps(result, indent=2, default=_jsonable))
-        adjacency_figure(result).save(run_dir / "adjacency.png")
+        _adjacency_png(run_dir, result)
     return result
 
 
@@ -372,31 +371,14 @@ def _jsonable(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def adjacency_figure(result: dict[str, Any], cell: int = 48) -> Image.Image:
-    """Learned |A| (grey scale, thresholded edges outlined) next to the true graph."""
-    names = result["variables"]
-    n = len(names)
-    font = ImageFont.load_default()
-    pad = 110
-    img = Image.new("RGB", (2 * n * cell + pad + 40, n * cell + pad), "white")
-    d = ImageDraw.Draw(img)
-    panels = [("true graph", np.asarray(result["true_adjacency"], float), None)]
-    if result.get("learned_adjacency") is not None:
-        A = np.abs(np.asarray(result["learned_adjacency"], float))
-        panels.insert(0, (f"learned |A| (threshold {result['threshold']:.3g})", A,
-                          np.asarray(result["predicted_adjacency"])))
-    for p, (title, M, pred) in enumerate(panels):
-        x0 = pad + p * (n * cell + 40)
-        d.text((x0, 4), title, fill="black", font=font)
-        top = max(float(M.max()), 1e-12)
-        for i in range(n):
-            d.text((4, pad // 2 + i * cell + cell // 2), names[i][:16], fill="black", font=font)
-            for j in range(n):
-                v = int(255 - 255 * min(1.0, M[i, j] / top))
-                box = (x0 + j * cell, pad // 2 + i * cell, x0 + (j + 1) * cell - 2, pad // 2 + (i + 1) * cell - 2)
-                d.rectangle(box, fill=(v, v, v), outline=(200, 200, 200))
-                if pred is not None and pred[i, j]:
-                    d.rectangle(box, outline=(220, 30, 30), width=3)
-        for j in range(n):
-            d.text((x0 + j * cell + 2, pad // 2 + n * cell + 2), names[j][:7], fill="black", font=font)
-    return img
+def _adjacency_png(run_dir: Path, result: dict[str, Any]) -> None:
+    """RUN/figures/adjacency.png (learned |A| beside the true graph), if matplotlib is there."""
+    from causalgen.figures import have_matplotlib
+
+    if not have_matplotlib():
+        log.warning("matplotlib is not installed: no adjacency figure (pip install "
+                    "'causalgen[figures]')")
+        return
+    from causalvae.figures.run import write_run_figures
+
+    write_run_figures(run_dir, which=("adjacency",))

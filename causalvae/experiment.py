@@ -220,5 +220,20 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
             rows.append({"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
                          **run_summary(ev), "timing": json.loads(timing_path.read_text())})
     report = aggregate(asdict(cfg), rows, argv)
+    report["figures"] = _figures(out, report)
     write_report(out, report)
     return report
+
+
+def _figures(out: Path, report: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary figure and each model's figures, after all training (None without the
+    figures extra: the report is written either way)."""
+    from causalgen.figures import have_matplotlib
+
+    if not have_matplotlib():
+        log.warning("matplotlib is not installed: the report has no figures "
+                    "(pip install 'causalgen[figures]')")
+        return None
+    from causalvae.figures.run import write_experiment_figures
+
+    return write_experiment_figures(out, report)

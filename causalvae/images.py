@@ -1,4 +1,5 @@
-"""Write image grids (reconstructions, traversals, interventions) as PNG with Pillow."""
+"""Write image grids as PNG: the trainer's ``recon.png``, labelled with matplotlib when the
+``figures`` extra is installed, and a plain Pillow grid otherwise."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from PIL import Image
 from torch import Tensor
 
-__all__ = ["grid_array", "save_grid"]
+__all__ = ["grid_array", "save_grid", "save_recon"]
 
 
 def grid_array(rows: Sequence[Tensor], pad: int = 2) -> np.ndarray:
@@ -31,3 +32,18 @@ def save_grid(path: str | os.PathLike, rows: Sequence[Tensor], pad: int = 2) -> 
     path = Path(path)
     Image.fromarray(grid_array(rows, pad)).save(path)
     return path
+
+
+def save_recon(path: str | os.PathLike, x: Tensor, recon: Tensor, title: str) -> Path:
+    """Inputs above reconstructions (each (N, 3, H, W) in [0, 1]) as a labelled figure, or as a
+    plain grid without matplotlib. Called once, after training."""
+    from causalgen.figures import have_matplotlib
+
+    if not have_matplotlib():
+        return save_grid(path, [x, recon])
+    from causalgen.figures.style import save
+    from causalvae.figures.recon import recon_grid
+
+    xs = x.detach().float().clamp(0, 1).cpu().numpy()
+    rs = recon.detach().float().clamp(0, 1).cpu().numpy()
+    return save(recon_grid(xs, rs, [f"#{i}" for i in range(len(xs))], title), path, dpi=150)

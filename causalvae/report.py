@@ -121,6 +121,15 @@ COLUMNS: list[Column] = [
 ]
 
 
+# the compact main table (fits a page); every column is in the appendix table. A column another
+# module adds to COLUMNS joins the main table when its header is named here.
+MAIN_HEADERS = ("SHD", "SHD vs class", "MCC", "MIC", "CF pixel MSE", "s / seed")
+
+
+def main_columns() -> list[Column]:
+    return [c for c in COLUMNS if c[0] in MAIN_HEADERS]
+
+
 def markdown_table(models: dict[str, Any], columns: Sequence[Column]) -> list[str]:
     """A Markdown table, one row per model, one column per (header, cell) pair."""
     lines = ["| model | " + " | ".join(h for h, _ in columns) + " |",
@@ -143,23 +152,38 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"overrides: {', '.join(cfg['overrides']) or 'none'}.",
         "",
         *[line for note in report.get("notes", []) for line in (note, "")],
-        *markdown_table(report["models"], COLUMNS),
+        "## Main results",
+        "",
+        "Mean ± standard deviation over seeds; a dash where a model has no such metric.",
+        "",
+        *markdown_table(report["models"], main_columns()),
     ]
+    figures = report.get("figures") or {}
+    if figures.get("summary"):
+        lines += ["", f"![Summary: SHD, MIC, MCC and counterfactual error per model, mean and "
+                  f"spread over seeds]({figures['summary']})"]
+    lines += ["", "## Appendix: every metric", "", *markdown_table(report["models"], COLUMNS)]
     concepts = next((list(s["cf_per_concept"]) for s in report["models"].values()
                      if s.get("cf_per_concept")), [])
     if concepts:
+        models = list(report["models"])  # one row per concept: long names stay readable
         lines += ["", "Counterfactual error per intervened concept, pixel MSE / probe RMSE (mean "
                   "over seeds):", "",
-                  "| model | " + " | ".join(f"do({c})" for c in concepts) + " |",
-                  "|---|" + "---|" * len(concepts)]
-        for model, s in report["models"].items():
-            per = s.get("cf_per_concept", {})
-            cells = [f"{per[c]['pixel_mse']:.4f} / {per[c]['probe_rmse']:.3f}" if c in per else DASH
-                     for c in concepts]
-            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+                  "| intervened concept | " + " | ".join(models) + " |",
+                  "|---|" + "---|" * len(models)]
+        for c in concepts:
+            cells = []
+            for model in models:
+                per = report["models"][model].get("cf_per_concept", {})
+                cells.append(f"{per[c]['pixel_mse']:.4f} / {per[c]['probe_rmse']:.3f}"
+                             if c in per else DASH)
+            lines.append(f"| do({c}) | " + " | ".join(cells) + " |")
     lines += ["", "SHD per seed:", ""]
     for model, s in report["models"].items():
-        lines.append(f"- {model}: {s['shd_per_seed']}")
+        seeds = s.get("shd_per_seed") or []
+        shown = ", ".join(DASH if v is None else f"{v:g}" for v in seeds) if any(
+            v is not None for v in seeds) else "- (no learned graph)"
+        lines.append(f"- {model}: {shown}")
     lines += [
         "",
         "Metrics: SHD, precision, recall and AUROC compare the learned A with the generating "
@@ -174,15 +198,70 @@ def markdown_report(report: dict[str, Any]) -> str:
         "do(u_i = another held-out sample's value), averaged over concepts; recon MSE is the "
         "model's plain reconstruction error, the floor a counterfactual can reach.",
         "",
-        "Figures: each run's `adjacency.png` (learned |A| beside the true graph) and "
-        "`recon.png` are in `runs/MODEL/seedS/`.",
-        "",
+    ]
+    lines += _figure_section(figures)
+    return "\n".join(lines) + "\n"
+
+
+FIGURE_CAPTIONS = {
+    "adjacency": "learned |A| beside the true graph, cells outlined by outcome",
+    "graph": "learned against true graph (correct, missing, extra, reversed edges)",
+    "interventions": "the model's do() (top) against the generator's ground truth (bottom)",
+    "curves": "training curves",
+    "recon": "held-out inputs and reconstructions",
+}
+
+
+def _figure_section(figures: dict[str, Any]) -> list[str]:
+    per_model = figures.get("models") or {}
+    if not per_model:
+        return ["", "Figures: `causalvae figures RUN_DIR` draws a run's figures (matplotlib, "
+                "`pip install 'causalgen[figures]'`).", ""]
+    lines = ["", "## Figures of each model (first seed)", ""]
+    for model, paths in per_model.items():
+        lines += [f"### {model}", ""]
+        for path in paths:
+            kind = Path(path).stem
+            lines += [f"![{model}: {FIGURE_CAPTIONS.get(kind, kind)}]({path})", ""]
+    return lines
+
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "±": r"$\pm$", "|": r"$|$"}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in text)
+
+
+def latex_table(report: dict[str, Any]) -> str:
+    """The main results as a booktabs table (needs ``\\usepackage{booktabs}``)."""
+    cols = main_columns()
+    cfg = report["config"]
+    lines = [
+        "% main results of causalvae experiment; needs \\usepackage{booktabs}",
+        "\\begin{table}[t]", "\\centering", "\\small",
+        f"\\begin{{tabular}}{{l{'c' * len(cols)}}}", "\\toprule",
+        "model & " + " & ".join(_tex_escape(h) for h, _ in cols) + " \\\\", "\\midrule",
+    ]
+    for model, s in report["models"].items():
+        cells = ["--" if cell(s) == DASH else _tex_escape(cell(s)) for _, cell in cols]
+        lines.append(_tex_escape(model) + " & " + " & ".join(cells) + " \\\\")
+    lines += [
+        "\\bottomrule", "\\end{tabular}",
+        f"\\caption{{{_tex_escape(str(cfg['target']))}: mean $\\pm$ standard deviation over "
+        f"{cfg['seeds']} seeds (N = {cfg['n']}, {cfg['image_size']} px, {cfg['epochs']} epochs); "
+        "-- where a model has no such metric.}",
+        "\\label{tab:main-results}", "\\end{table}", "",
     ]
     return "\n".join(lines)
 
 
 def write_report(out: str | Path, report: dict[str, Any]) -> None:
-    """Write ``report.json`` and ``report.md`` of an aggregated experiment into ``out``."""
+    """Write ``report.json``, ``report.md`` and ``report.tex`` of an aggregated experiment into
+    ``out``."""
     out = Path(out)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(markdown_report(report))
+    (out / "report.tex").write_text(latex_table(report))

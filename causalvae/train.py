@@ -360,7 +360,7 @@ class Trainer:
     def _write_artefacts(self) -> None:
         if not self.rt.is_main or self.run_dir is None:
             return
-        from causalvae.images import save_grid
+        from causalvae.images import save_recon
 
         data = self.test_data if self.test_data is not None and len(self.test_data) else \
             self.train_data
@@ -369,7 +369,9 @@ class Trainer:
         self.model.eval()
         with autocast(self.device, self.config.train.amp, self.config.train.cpu_amp):
             recon = self.model.reconstruct(x, u)
-        save_grid(self.run_dir / "recon.png", [x, recon])
+        save_recon(self.run_dir / "recon.png", x, recon,
+                   f"{self.config.train.model}: {'test' if data is self.test_data else 'train'} "
+                   "reconstructions")
 
 
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
 
-from cli.common import check_png, environment_lines, progress_bar
+from cli.common import check_figure, environment_lines, progress_bar
 
 
 @click.command()
@@ -51,6 +52,7 @@ def info(path: Path, as_json: bool) -> None:
             "environments": ds.environments,
             "targets_hidden": ds.targets_hidden,
             "time": time_axis(ds),
+            "intervention_mix": _intervention_mix(ds),
         }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
@@ -59,10 +61,15 @@ def info(path: Path, as_json: bool) -> None:
     click.echo(f"{doc['path']}: {doc['scene']}, {doc['n']} {what} {doc['image_shape']} "
                f"({doc['compression']}), train {doc['train']} / test {doc['test']}, seed {doc['seed']}")
     if doc["intervention"]:
-        click.echo(f"intervention: {doc['intervention']}")
+        click.echo(f"intervention on every sample: {_do_text(doc['intervention'])}")
+    mix = doc["intervention_mix"]
+    if mix:
+        click.echo(f"per-sample interventions: {mix['samples']} of {doc['n']} samples "
+                   f"({mix['samples'] / max(doc['n'], 1):.0%}) have one variable set by do(): "
+                   + ", ".join(f"{k} {v}" for k, v in mix["per_variable"].items()))
     if doc["counterfactual"]:
-        cf_text = doc["counterfactual"].get("text") or f"do {doc['counterfactual']}"
-        click.echo(f"counterfactual group: {cf_text}")
+        cf_text = doc["counterfactual"].get("text") or _do_text(doc["counterfactual"])
+        click.echo(f"counterfactual group: {cf_text} (the same units, the same noise)")
     if doc["shard"]:
         click.echo(f"shard: {doc['shard']}")
     for line in environment_lines(doc["environments"], doc["targets_hidden"], ds.variable_names,
@@ -83,24 +90,43 @@ def info(path: Path, as_json: bool) -> None:
     for v in doc["variables"]:
         rng = f"[{v['low']:g}, {v['high']:g}]"
         click.echo(f"{v['name']:<18} {v['unit']:<14} {rng:<18} {v['min']:>9.4g} {v['mean']:>9.4g} {v['max']:>9.4g}")
-    click.echo(("instantaneous graph: " if doc["time"] else "graph: ")
-               + (", ".join(doc["edges"]) or "no edges"))
+    click.echo(("instantaneous graph" if doc["time"] else "graph")
+               + " (before any intervention): " + (", ".join(doc["edges"]) or "no edges"))
+
+
+def _do_text(assignments: dict[str, Any]) -> str:
+    return "do(" + ", ".join(f"{k} = {v:g}" if isinstance(v, (int, float)) else f"{k} ~ {v}"
+                             for k, v in assignments.items()) + ")"
+
+
+def _intervention_mix(ds: Any) -> dict[str, Any] | None:
+    """How many samples an --intervention-mix file intervened on, in all and per variable."""
+    if ds.intervened is None:
+        return None
+    mask = np.asarray(ds.intervened) != 0  # (N, V); a temporal file's (N, T, V) is in "time"
+    if mask.ndim != 2:
+        return None
+    return {"samples": int(mask.any(1).sum()),
+            "per_variable": {name: int(c) for name, c in
+                             zip(ds.variable_names, mask.sum(0).tolist(), strict=True)}}
 
 
 @click.command()
 @click.argument("path", metavar="FILE.h5", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PNG to write [FILE.png].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Figure to write: .png (300 dpi), .pdf or .svg [FILE.png].")
 @click.option("--n", "n", default=16, show_default=True, type=click.IntRange(1, 256))
 @click.option("--cols", default=4, show_default=True, type=click.IntRange(1, 32))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--counterfactual", is_flag=True, help="Show each counterfactual twin after its sample.")
 def show(path: Path, out: Path | None, n: int, cols: int, seed: int, counterfactual: bool) -> None:
-    """Write a labelled grid of random samples as a PNG."""
-    from causalgen.preview import preview_grid
+    """Write a labelled grid of random samples (intervened samples marked) as a figure."""
+    from causalgen.figures.samples import sample_grid
+    from causalgen.figures.style import save
 
     out = out or path.with_suffix(".png")
-    check_png(out)
-    preview_grid(path, n=n, cols=cols, seed=seed, counterfactual=counterfactual).save(out)
+    check_figure(out)
+    save(sample_grid(path, n=n, cols=cols, seed=seed, counterfactual=counterfactual), out)
     click.echo(f"wrote {out}")
 
 
@@ -143,9 +169,13 @@ def validate(spec_file: Path) -> None:
 @click.command()
 @click.argument("target", metavar="SPEC_OR_SCENE")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="graph.png (a drawing) or graph.dot (DOT text) [DOT on stdout].")
+              help="graph.png / .pdf / .svg (a drawing) or graph.dot (DOT text) [DOT on stdout].")
 def graph(target: str, out: Path | None) -> None:
-    """Draw the causal graph of a spec file, a dataset (.h5) or a registered scene id."""
+    """Draw the causal graph of a spec file, a dataset (.h5) or a registered scene id.
+
+    The graph is the one before any intervention; a dataset's do() variables are marked and
+    the edges into them drawn as cut. Drawings are laid out by Graphviz `dot` when installed.
+    """
     from causalgen.graphviz import graph_of
 
     g = graph_of(target)

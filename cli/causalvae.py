@@ -8,6 +8,7 @@ run) exits with status 2 and a one-paragraph message, without a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -134,10 +135,8 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
              as_json: bool) -> None:
     """Evaluate a run against its data's true graph and ground-truth counterfactuals.
 
-    Writes RUN_DIR/evaluation.json and RUN_DIR/adjacency.png and prints a short table.
+    Writes RUN_DIR/evaluation.json and RUN_DIR/figures/adjacency.png and prints a short table.
     """
-    import json
-
     from causalvae.evaluate import evaluate as run_evaluation
 
     r = run_evaluation(run_dir, data, n_eval=n_eval, n_cf=n_cf, seed=seed)
@@ -163,7 +162,7 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
         click.echo(f"  counterfactual pixel MSE (floor: reconstruction {cf['recon_mse_floor']:.4f}):")
         for name, v in cf["per_concept"].items():
             click.echo(f"    do({name}): {v['pixel_mse']:.4f}   probe RMSE {v['probe_rmse']:.3f}")
-    click.echo(f"wrote {run_dir / 'evaluation.json'} and {run_dir / 'adjacency.png'}")
+    click.echo(f"wrote {run_dir / 'evaluation.json'} and {run_dir / 'figures' / 'adjacency.png'}")
 
 
 @main.command()
@@ -171,19 +170,22 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The run's dataset [the one recorded in RUN_DIR/run.json].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="PNG to write [RUN_DIR/interventions.png].")
+              help="Figure to write, .png / .pdf / .svg [RUN_DIR/figures/interventions.png].")
 @click.option("--index", type=click.IntRange(min=0), help="Sample index in the file [a test sample].")
 @click.option("--steps", default=7, show_default=True, type=click.IntRange(2, 16))
 @user_errors
 def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | None,
               steps: int) -> None:
     """A grid of do-operations: one row per concept over its range, truth row beneath."""
-    from causalvae.visualise import intervention_grid
-    from cli.common import check_png
+    from causalgen.figures.style import save
+    from causalvae.figures.interventions import intervention_rows, interventions_figure
+    from cli.common import check_figure
 
-    out = out or run_dir / "interventions.png"
-    check_png(out)  # a CausalgenError: exit 2 like every user mistake
-    intervention_grid(run_dir, data, index=index, steps=steps).save(out)
+    if out is None:
+        out = run_dir / "figures" / "interventions.png"
+        out.parent.mkdir(exist_ok=True)
+    check_figure(out)  # a CausalgenError: exit 2 like every user mistake
+    save(interventions_figure(intervention_rows(run_dir, data, index=index, steps=steps)), out)
     click.echo(f"wrote {out}")
     from causalgen.io import open_dataset
     from causalgen.truth import truth_unavailable
@@ -193,6 +195,38 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
         reason = truth_unavailable(ds)
     if reason:
         click.echo(f"no ground-truth rows in the grid: {reason}")
+
+
+@main.command()
+@click.argument("path", metavar="RUN_OR_EXPERIMENT_DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A run's dataset [the one recorded in RUN_DIR/run.json].")
+@click.option("--format", "fmt", default="png", show_default=True,
+              type=click.Choice(["png", "pdf", "svg"]), help="File type (png at 300 dpi).")
+@click.option("--only", metavar="NAME,...",
+              help="Some of adjacency, graph, interventions, curves, recon [all].")
+@user_errors
+def figures(path: Path, data: Path | None, fmt: str, only: str | None) -> None:
+    """Draw a run's figures into RUN_DIR/figures/, or an experiment's (summary and each model's
+    first seed) into OUT/figures/ and the runs' folders, then rewrite its report."""
+    from causalgen.figures.style import pyplot
+    from causalvae.figures.run import RUN_FIGURES, write_run_figures
+
+    pyplot()  # the figures extra is installed, or one clear message
+    if (path / "report.json").exists():
+        from causalvae.figures.run import write_experiment_figures
+        from causalvae.report import write_report
+
+        report = json.loads((path / "report.json").read_text())
+        report["figures"] = write_experiment_figures(path, report, suffix=f".{fmt}")
+        write_report(path, report)
+        n = 1 + sum(len(v) for v in report["figures"]["models"].values())
+        click.echo(f"wrote {n} figures under {path} and rewrote {path / 'report.md'}")
+        return
+    which = [w.strip() for w in only.split(",")] if only else list(RUN_FIGURES)
+    for written in write_run_figures(path, data, which=which, suffix=f".{fmt}"):
+        click.echo(f"wrote {written}")
 
 
 @main.command()

@@ -11,14 +11,6 @@ import click
 from causalgen.errors import CausalgenError
 
 
-def check_png(out: Path) -> None:
-    """Refuse a PNG output whose name or directory cannot work, before any work is done."""
-    if out.suffix.lower() != ".png":
-        raise CausalgenError(f"--out {out}: give a .png file name.")
-    if not out.parent.exists():
-        raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
-
-
 @contextmanager
 def progress_bar(total: int, label: str):
     """A click progress bar on a terminal; a no-op callback otherwise."""
@@ -50,3 +42,15 @@ def environment_lines(records: list[dict] | None, hidden: bool, names: list[str]
                 line += f"; graph: {', '.join(edges) or 'no edges'}"
         out.append(line)
     return out
+
+
+def check_figure(out: Path) -> None:
+    """Refuse a figure output (.png, .pdf or .svg) whose name or directory cannot work, and a
+    missing matplotlib, before any work is done."""
+    from causalgen.figures.style import SUFFIXES, pyplot
+
+    if out.suffix.lower() not in SUFFIXES:
+        raise CausalgenError(f"--out {out}: give a .png, .pdf or .svg file name.")
+    if not out.parent.exists():
+        raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
+    pyplot()  # FigureError naming the install when the figures extra is missing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from causalvae.report import aggregate, markdown_report, run_summary, write_report
+from causalvae.report import aggregate, main_columns, markdown_report, run_summary, write_report
 
 CONFIG = {"target": "pendulum-v1", "n": 200, "image_size": 32, "seeds": 2, "epochs": 1,
           "batch_size": 32, "intervention_mix": 0.5, "overrides": [], "models": ["m"]}
@@ -42,12 +42,37 @@ def test_aggregate_means_spread_and_baseline_rows() -> None:
 def test_markdown_rows_have_every_column_and_dashes_for_missing(tmp_path: Path) -> None:
     report = aggregate(CONFIG, _rows(), argv=["x"])
     md = markdown_report(report)
-    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
-    widths = {ln.count("|") for ln in table[:3]}
-    assert len(widths) == 1  # header, model row and baseline row have the same number of cells
-    pc_row = next(ln for ln in table if ln.startswith("| pc |"))
+    tables, current = [], []
+    for line in [*md.splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    main, appendix = tables[0], tables[1]
+    for table in (main, appendix):  # header, model row and baseline row: the same cell count
+        assert len({ln.count("|") for ln in table if not ln.startswith("|---")}) == 1
+    assert len(main[0].split("|")) - 2 == 1 + len(main_columns()) < len(appendix[0].split("|")) - 2
+    assert len(main_columns()) <= 8  # the main table fits a page
+    pc_row = next(ln for ln in appendix if ln.startswith("| pc |"))
     cells = [c.strip() for c in pc_row.strip("|").split("|")]
     assert cells[1] == "3 ± 0" and cells.count("-") >= 8
+    assert "- pc: 3" in md and "- m: 0, 1" in md
     write_report(tmp_path, report)
     assert json.loads((tmp_path / "report.json").read_text())["models"]["pc"]["shd"]["mean"] == 3
     assert (tmp_path / "report.md").read_text() == md
+    tex = (tmp_path / "report.tex").read_text()
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    body = [ln for ln in tex.splitlines() if ln.endswith("\\\\")]
+    assert len(body) == 3 and all(ln.count("&") == len(main_columns()) for ln in body)
+    assert "0.5 $\\pm$ 0.71" in tex and "pc & 3 $\\pm$ 0 & --" in tex
+
+
+def test_report_embeds_figures() -> None:
+    report = aggregate(CONFIG, _rows(), argv=["x"])
+    report["figures"] = {"summary": "figures/summary.png",
+                         "models": {"m": ["runs/m/seed0/figures/adjacency.png"]}}
+    md = markdown_report(report)
+    assert "](figures/summary.png)" in md
+    assert "![m: learned |A| beside the true graph" in md
+    assert md.index("## Main results") < md.index("figures/summary.png") < md.index("## Appendix")

@@ -49,7 +49,7 @@ def test_evaluate_writes_everything(tiny_run: tuple[Path, Path]) -> None:
         "light_angle", "shadow_length", "shadow_position"]
     assert cf["per_concept"]["shadow_length"]["variables_changed"] == ["shadow_length"]
     assert all(np.isfinite(v["pixel_mse"]) for v in cf["per_concept"].values())
-    assert (run / "adjacency.png").stat().st_size > 500
+    assert (run / "figures" / "adjacency.png").stat().st_size > 500
 
 
 def test_intervene_grid(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
@@ -60,6 +60,18 @@ def test_intervene_grid(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
 
     img = Image.open(tmp_path / "g.png")
     assert img.width > 3 * 32 and img.height > 8 * 32  # 4 concepts x (model + truth) rows
+    assert img.info["dpi"][0] == pytest.approx(300, abs=1)
+
+
+def test_figures_of_a_run_by_format(tiny_run: tuple[Path, Path]) -> None:
+    _, run = tiny_run
+    code, text = invoke("figures", str(run), "--format", "svg", "--only", "curves,recon,graph")
+    assert code == 0, text
+    assert {p.name for p in (run / "figures").glob("*.svg")} >= {"curves.svg", "recon.svg"}
+    svg = (run / "figures" / "curves.svg").read_text()
+    assert "total loss" in svg and "no test values" in svg  # this log has training terms only
+    code, text = invoke("figures", str(run), "--only", "nonsense")
+    assert code == 2 and "adjacency, graph" in text
 
 
 def test_evaluate_mistakes_exit_2(tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
@@ -89,7 +101,10 @@ def test_experiment_runs_resumes_and_reports(tmp_path: Path) -> None:
     ev = json.loads((tmp_path / "exp" / "runs" / "betavae" / "seed0" / "evaluation.json").read_text())
     assert per["light_angle"] == {k: ev["counterfactual"]["per_concept"]["light_angle"][k]
                                   for k in ("pixel_mse", "probe_rmse")}  # one seed: the mean
-    assert "| do(pendulum_angle) | do(light_angle) |" in md
+    assert "| do(pendulum_angle) |" in md and "| do(light_angle) |" in md  # a row per concept
+    assert "![Summary" in md and (tmp_path / "exp" / "figures" / "summary.png").exists()
+    assert (tmp_path / "exp" / "runs" / "causalvae" / "seed0" / "figures" / "graph.png").exists()
+    assert "\\toprule" in (tmp_path / "exp" / "report.tex").read_text()
     before = (tmp_path / "exp" / "runs" / "causalvae" / "seed0" / "checkpoint.pt").stat().st_mtime
     code, text = invoke(*args)  # a rerun skips the finished runs
     assert code == 0

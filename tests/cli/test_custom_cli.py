@@ -77,7 +77,7 @@ def test_graph_outputs(tmp_path: Path) -> None:
                      str(tmp_path / "g.dot"))
     assert code == 0 and "season (latent)" in (tmp_path / "g.dot").read_text()
     for args, message in ((["pendulum"], "did you mean 'pendulum-v1'"),
-                          ([str(SUN), "--out", str(tmp_path / "g.svg")], ".png"),
+                          ([str(SUN), "--out", str(tmp_path / "g.jpg")], ".png, .pdf or .svg"),
                           ([str(tmp_path / "none.toml")], "no such spec file"),
                           (["pendulum-v1", "--out", str(tmp_path / "no/g.png")], "does not exist")):
         code, text = run("graph", *args)

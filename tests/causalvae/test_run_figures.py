@@ -1,0 +1,130 @@
+"""Run and experiment figures from synthetic records: files by type, layout checks, missing data."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from causalgen.figures.style import save
+from causalvae.figures.adjacency import adjacency_figure, learned_graph_figure
+from causalvae.figures.curves import curves_figure, split_terms, summary_figure
+from causalvae.figures.interventions import ConceptRow, InterventionGrid, interventions_figure
+
+NAMES = ["ambient_temperature_celsius", "soil_moisture_fraction", "plant_stem_height_above_ground",
+         "leaf_canopy_width", "fruitCount", "shadow_cast_by_the_canopy_on_the_ground"]
+TRUE = np.zeros((6, 6), int)
+for a, b in [(0, 2), (1, 2), (2, 3), (3, 4), (3, 5), (0, 5)]:
+    TRUE[a, b] = 1
+
+
+def _evaluation() -> dict:
+    learned = TRUE * 0.6 + 0.02
+    learned[0, 2], learned[2, 0] = 0.0, 0.5  # reversed
+    learned[3, 4] = 0.1  # missing
+    learned[1, 4] = 0.45  # extra
+    pred = (np.abs(learned) > 0.3).astype(int)
+    return {"model": "causalvae", "variables": NAMES, "true_adjacency": TRUE.tolist(),
+            "learned_adjacency": learned.tolist(), "predicted_adjacency": pred.tolist(),
+            "threshold": 0.3, "threshold_rule": "model", "shd": 3}
+
+
+def test_adjacency_figure_marks_threshold_outcomes_and_full_names(tmp_path: Path) -> None:
+    fig = adjacency_figure(_evaluation())
+    learned_ax, true_ax, cbar_ax = fig.axes
+    assert [t.get_text().replace("\n", "") for t in learned_ax.get_yticklabels()] == NAMES
+    assert [t.get_text().replace("\n", "") for t in true_ax.get_xticklabels()] == NAMES
+    assert any(abs(line.get_ydata()[0] - 0.3) < 1e-9 for line in cbar_ax.lines)  # threshold
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {x.split()[0] for x in legend} == {"correct", "missing", "extra", "reversed"}
+    fig.canvas.draw()  # tick labels do not overlap one another
+    r = fig.canvas.get_renderer()
+    for ax in (learned_ax, true_ax):
+        boxes = [t.get_window_extent(r) for t in ax.get_xticklabels()]
+        assert all(a.x1 <= b.x0 + 0.5 for a, b in itertools.pairwise(boxes))
+    for suffix in (".png", ".pdf", ".svg"):
+        save(adjacency_figure(_evaluation()), tmp_path / f"a{suffix}")
+    with Image.open(tmp_path / "a.png") as im:
+        assert im.info["dpi"][0] == pytest.approx(300, abs=1) and im.width > 1500
+    assert "shadow_cast_by_" in (tmp_path / "a.svg").read_text()
+
+
+def test_adjacency_without_a_causal_layer() -> None:
+    ev = {"model": "betavae", "variables": NAMES, "true_adjacency": TRUE.tolist(),
+          "learned_adjacency": None, "predicted_adjacency": None, "threshold": None, "shd": None}
+    fig = adjacency_figure(ev)
+    assert len(fig.axes) == 1 and any("no causal layer" in t.get_text() for t in fig.axes[0].texts)
+    assert learned_graph_figure(ev) is None
+
+
+def test_learned_graph_figure_classifies_edges() -> None:
+    fig = learned_graph_figure(_evaluation(), engine="layered")
+    legend = [t.get_text().split()[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["correct", "missing", "extra", "reversed"]
+
+
+def _metrics(tmp_path: Path, test: bool) -> Path:
+    path = tmp_path / "metrics.jsonl"
+    rows = []
+    for e in range(1, 6):
+        row = {"epoch": e, "step": 10 * e, "loss": 100 / e, "recon": 90 / e, "kl": 1e-3 * e,
+               "images_per_s": 50.0, "lr": 1e-3, "time": 1.0}
+        if test:
+            row["test_loss"] = 110 / e
+        rows.append(json.dumps(row))
+    path.write_text("\n".join(rows) + "\n{\"epoch\": 6, \"lo")  # a line cut by a stop
+    return path
+
+
+def test_curves_with_and_without_test_values(tmp_path: Path) -> None:
+    assert split_terms([{"epoch": 1, "loss": 1, "test_loss": 2, "recon": 3, "lr": 1}]) == {
+        "loss": ("loss", "test_loss"), "recon": ("recon", None)}
+    fig = curves_figure(_metrics(tmp_path, test=True))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["total loss", "recon", "kl"]
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train", "test"]
+    assert len(fig.axes[0].lines[0].get_xdata()) == 5  # the cut line is skipped
+    fig = curves_figure(_metrics(tmp_path, test=False))
+    assert "no test values" in fig._suptitle.get_text()
+    save(fig, tmp_path / "c.pdf")
+
+
+def test_summary_handles_missing_metrics(tmp_path: Path) -> None:
+    stat = {"mean": 1.0, "sd": 0.5}
+    report = {"config": {"seeds": 2, "target": "pendulum-v1"},
+              "models": {"causalvae": {"shd": stat, "mic": stat, "cf_pixel_mse": stat},
+                         "betavae": {"mic": stat, "cf_pixel_mse": stat},
+                         "pc": {"shd": stat}},
+              "runs": [{"model": "causalvae", "shd": 1}, {"model": "causalvae", "shd": 2}]}
+    fig = summary_figure(report)
+    na = [sum(t.get_text() == "n/a" for t in ax.texts) for ax in fig.axes]
+    assert na == [1, 1, 3, 1]  # SHD: betavae; MIC: pc; MCC: all three; CF: pc
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["causalvae", "betavae", "pc"]
+    save(fig, tmp_path / "s.png")
+
+
+def test_interventions_figure_labels_values_units_and_errors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    img = rng.random((3, 3, 16, 16))
+    rows = [ConceptRow("pendulum_angle", "degrees", "do", np.array([-10.0, 0.0, 10.0]), img,
+                       img * 0.9, 0.0123),
+            ConceptRow("shadow_cast_by_the_canopy_on_the_ground", "drawing units", "traverse",
+                       np.array([1.0, 2.0, 3.0]), img, None)]
+    fig = interventions_figure(InterventionGrid("m/seed0", "causalvae", 7, rows))
+    texts = [t.get_text() for t in fig.texts]
+    assert {"-10°", "0°", "10°"} <= set(texts)  # values with units above the columns
+    assert any("shadow_cast_by_the_canopy_on_the_ground [drawing units]" in t for t in texts)
+    assert any("held-out mean: 0.0123" in t for t in texts)
+    assert any("this sample:" in t for t in texts) and any("no ground truth" in t for t in texts)
+    assert len(fig.axes) == 3 + 3 + 3  # model and truth rows of the first, model row of the second
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    labels = [t for t in fig.texts if t.get_text().startswith(("model:", "truth:"))]
+    tiles = [ax.get_window_extent(r) for ax in fig.axes]
+    for t in labels:  # row labels end before the first tile column
+        assert t.get_window_extent(r).x1 < min(b.x0 for b in tiles)
+    save(fig, tmp_path / "i.svg")
