@@ -284,6 +284,11 @@ def generate(
             hidden_records = records
             records = [{key: r[key] for key in ("index", "size", "start", "stop")} for r in records]
         attrs[S.ATTR_ENVIRONMENTS] = json.dumps(records, sort_keys=True)
+        size_ = len(json.dumps(hidden_records or records))
+        if size_ > S.MAX_ATTR_BYTES:  # HDF5's compact attributes stop at 64 KiB
+            raise SpecError(f"the records of {len(envs)} environments take {size_:,} bytes, over "
+                            f"the {S.MAX_ATTR_BYTES:,} an HDF5 attribute holds; use fewer "
+                            "environments (or shorter mechanisms), or several files.")
     if cf_ivs:
         cf_attr: dict[str, Any] | None = {"interventions": job.counterfactual_interventions,
                                           "text": " & ".join(iv.text() for iv in cf_ivs)}

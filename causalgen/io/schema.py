@@ -96,6 +96,8 @@ GZIP_LEVEL = 4
 IMAGES_PER_CHUNK = 32  # a chunk is a run of whole images: ~0.9 MB raw at 96x96x3
 FRAMES_PER_CHUNK = 64  # temporal: a chunk is (1, min(T, 64), H, W, 3), never two sequences
 
+MAX_ATTR_BYTES = 60_000  # the largest JSON attribute written (HDF5 compact attributes: < 64 KiB)
+
 PARTIAL_SUFFIX = ".partial"  # a file being written; renamed away when complete
 
 

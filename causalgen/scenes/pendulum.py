@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from causalgen import physics
+from causalgen.blockcanvas import BlockCanvas
 from causalgen.render import Canvas, color
 from causalgen.scenes.base import Scene
 from causalgen.scm.spec import SCM, Variable
@@ -80,9 +81,27 @@ class Pendulum(Scene):
         return {"shadow_length": physics.shadow_length, "shadow_position": physics.shadow_position}
 
     def render_one(self, values: Mapping[str, float], size: int) -> np.ndarray:
-        theta = math.radians(values["pendulum_angle"])
-        phi = math.radians(values["light_angle"])
         c = Canvas(size, BOX, WHITE)
+        self._draw(c, values["pendulum_angle"], values["light_angle"], values["shadow_length"],
+                   values["shadow_position"], size)
+        return c.array()
+
+    def render(self, values: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+        """A block of images drawn on one canvas (same pixels as :meth:`render_one`, faster)."""
+        self.check_size(size)
+        cols = [np.asarray(values[k], dtype=np.float64).tolist() for k in
+                ("pendulum_angle", "light_angle", "shadow_length", "shadow_position")]
+        c = BlockCanvas(len(cols[0]), size, BOX, WHITE)
+        for row in zip(*cols, strict=True):
+            self._draw(c, *row, size)
+            c.next_image()
+        return c.arrays()
+
+    @staticmethod
+    def _draw(c: Canvas, pendulum_angle: float, light_angle: float, shadow_length: float,
+              shadow_position: float, size: int) -> None:
+        theta = math.radians(pendulum_angle)
+        phi = math.radians(light_angle)
         width_px = LINE_PT * size / 72.0  # 3 pt at 96 dpi on a 1-inch, 96 px figure
         sun_x = 10.0 + 10.0 / math.tan(phi)
         c.ellipse(sun_x, SUN_Y, SUN_RADIUS, SUN_RADIUS, ORANGE)
@@ -91,6 +110,5 @@ class Pendulum(Scene):
         by = py - physics.BOB_DISTANCE * math.cos(theta)
         c.line([(px, py), (bx, by)], BLACK, width_px)
         c.ellipse(bx, by, physics.BOB_RADIUS, physics.BOB_RADIUS, FIREBRICK)
-        mid, half = values["shadow_position"], 0.5 * values["shadow_length"]
+        mid, half = shadow_position, 0.5 * shadow_length
         c.line([(mid - half, physics.GROUND_Y), (mid + half, physics.GROUND_Y)], BLACK, width_px)
-        return c.array()

@@ -199,8 +199,15 @@ def test_flow_reference_per_variable(tmp_path: Path) -> None:
         np.testing.assert_allclose(wh[env == 2], bs[env == 2] ** 3 / 9 + u[env == 2] + 1.5, rtol=1e-5)
         np.testing.assert_allclose(wh[env == 0], bs[env == 0] ** 3 / 9 + u[env == 0], rtol=1e-5)
     envs = parse_environments("per-variable", spec.scm)
-    assert [e.text for e in envs][1:] == [f"do({v.name}=uniform({v.low:g}, {v.high:g}))"
-                                          for v in spec.scm.variables]
+    assert [e.targets for e in envs] == [(), *((v.name,) for v in spec.scm.variables)]
+    # hole_height below 1.5 makes the flow's sqrt negative: its range is shrunk away from it
+    hole = envs[3].interventions[0].value
+    assert 1.5 < hole.low < 6 and 15 < hole.high <= 21.5
+    assert envs[4].text == "do(water_flow=uniform(0, 32))"  # a leaf: its whole renderable range
+    out = generate("flow-v1", tmp_path / "pv.h5", n=500, seed=1, size=16, workers=1, scm=spec.scm,
+                   environments="per-variable")  # every environment renders without --clip
+    with open_dataset(out) as ds:
+        assert np.bincount(ds.environment).tolist() == [100] * 5
 
 
 def test_hidden_targets(tmp_path: Path) -> None:
@@ -246,3 +253,11 @@ def test_scm_methods_return_new_scms() -> None:
     assert both.intervention == {"a": 0.0}
     with pytest.raises(SpecError, match="did you mean 'b'"):
         scm.shift("bb", 1.0)
+
+
+def test_too_many_environment_records_is_refused(tmp_path: Path) -> None:
+    text = "; ".join(["obs"] + [f"mechanism(shadow_length, 3 + 0.0001 * {i} + pendulum_angle * 0)"
+                                for i in range(300)])
+    with pytest.raises(SpecError, match="HDF5 attribute holds"):
+        generate("pendulum-v1", tmp_path / "many.h5", n=400, size=16, workers=1, environments=text)
+    assert list(tmp_path.iterdir()) == []

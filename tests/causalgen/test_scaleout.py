@@ -71,3 +71,21 @@ def test_virtual_merge_reads_as_one_file(local: Path, tmp_path: Path) -> None:
     (Path(moved) / "shards" / "s2.h5").unlink()
     with pytest.raises(DatasetError, match=r"s2\.h5 is missing"):
         open_dataset(Path(moved) / "all.h5")
+
+
+@pytest.mark.parametrize("size", [16, 33, 96, 128])
+def test_block_rendering_equals_one_image_at_a_time(size: int) -> None:
+    from causalgen import scenes
+    from causalgen.scenes.base import Scene
+
+    scene = scenes.make("pendulum-v1")
+    rng = np.random.default_rng(size)
+    n = 40
+    values = {"pendulum_angle": rng.uniform(-90, 90, n), "light_angle": rng.uniform(40, 140, n),
+              "shadow_length": rng.uniform(0, 30, n), "shadow_position": rng.uniform(-5, 25, n)}
+    values["light_angle"][:2] = (40.0, 140.0)  # the sun partly off the image
+    values["shadow_position"][2:4] = (-5.0, 25.0)  # the shadow past the edges
+    values["shadow_length"][4] = 0.0
+    fast = scene.render(values, size)  # one canvas for the block
+    slow = Scene.render(scene, values, size)  # render_one per image, a canvas each
+    np.testing.assert_array_equal(fast, slow)
