@@ -33,6 +33,7 @@ class Graph:
     latent: frozenset[str] = field(default_factory=frozenset)
     units: tuple[str, ...] = ()
     intervention: dict[str, Any] = field(default_factory=dict)
+    lagged: np.ndarray | None = None  # temporal SCMs: (V, V), edge from row at t-1 to column at t
 
     @property
     def edges(self) -> list[tuple[str, str]]:
@@ -51,6 +52,10 @@ class Graph:
                 if name in self.latent else ""
             lines.append(f"  {quote(name)}{style};")
         lines += [f"  {quote(a)} -> {quote(b)};" for a, b in self.edges]
+        if self.lagged is not None:  # t-1 -> t edges, dashed (the PNG drawing leaves them out)
+            lines += [f'  {quote(self.names[i])} -> {quote(self.names[j])} [style=dashed, '
+                      f'label="t-1", constraint=false];'
+                      for i, j in zip(*np.nonzero(self.lagged), strict=True)]
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -97,7 +102,8 @@ def graph_of(target: str | os.PathLike) -> Graph:
         with open_dataset(path) as ds:
             latent = _latent(ds.scene_kwargs)
             return Graph(ds.scene, tuple(ds.variable_names), ds.adjacency.copy(), latent,
-                         tuple(v.unit for v in ds.variables), dict(ds.intervention or {}))
+                         tuple(v.unit for v in ds.variables), dict(ds.intervention or {}),
+                         lagged=getattr(ds, "lagged_adjacency", None))
     if path.suffix.lower() == ".toml" or path.is_file():
         from causalgen.scenes.files import load_spec
 
@@ -107,17 +113,21 @@ def graph_of(target: str | os.PathLike) -> Graph:
         scm = loaded.scm
         title = scm.name or loaded.scene_id
         return Graph(title, scm.names, scm.adjacency(), _latent(loaded.scene_kwargs),
-                     _units(scm))
+                     _units(scm), lagged=_lagged(scm))
     from causalgen import scenes
 
     scene = scenes.make(str(target))
     scm = scene.default_scm()
     return Graph(scene.id, scm.names, scm.adjacency(), _latent(getattr(scene, "definition", None)),
-                 _units(scm))
+                 _units(scm), lagged=_lagged(scm))
 
 
 def _units(scm: Any) -> tuple[str, ...]:
     return tuple(str(getattr(v, "unit", "") or "") for v in scm.variables)
+
+
+def _lagged(scm: Any) -> np.ndarray | None:
+    return scm.lagged_adjacency() if scm.is_dynamic else None
 
 
 def _latent(kwargs: object) -> frozenset[str]:

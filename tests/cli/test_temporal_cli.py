@@ -35,6 +35,9 @@ def test_scene_id_steps_info_show_export(tmp_path: Path) -> None:
     assert "counterfactual applied from step 4" in text
     doc = json.loads(run("info", str(out), "--json")[1])
     assert doc["time"]["steps"] == 12 and doc["image_shape"] == [12, 24, 24, 3]
+    code, text = run("graph", str(out))
+    assert '"pendulum_angle" -> "shadow_length";' in text
+    assert '"light_angle" -> "light_angle" [style=dashed, label="t-1"' in text
     code, text = run("show", str(out), "--out", str(tmp_path / "f.png"), "--counterfactual")
     assert code == 0 and (tmp_path / "f.png").stat().st_size > 1000
     code, text = run("export", str(out), "--format", "npz", "--out", str(tmp_path / "x.npz"))
