@@ -68,12 +68,14 @@ def test_labels_follow_the_lagged_mechanisms_and_targets_are_where_stored(pendul
                                                     enumerate(ds.variable_names)}, 32), img)
 
 
-def test_bytes_do_not_depend_on_workers_or_shards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scene", ["collision-v1", SCENE])
+def test_bytes_do_not_depend_on_workers_or_shards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  scene: str) -> None:
     monkeypatch.setattr(G, "FRAMES_PER_BLOCK", 12)  # 2 sequences per block: several blocks
     kw = dict(n=9, steps=6, seed=5, size=24, intervention_rate=0.3)
-    one = G.generate_sequences("collision-v1", tmp_path / "one.h5", workers=1, **kw)
-    two = G.generate_sequences("collision-v1", tmp_path / "two.h5", workers=2, **kw)
-    parts = [G.generate_sequences("collision-v1", tmp_path / f"s{k}.h5", workers=1,
+    one = G.generate_sequences(scene, tmp_path / "one.h5", workers=1, **kw)
+    two = G.generate_sequences(scene, tmp_path / "two.h5", workers=2, **kw)
+    parts = [G.generate_sequences(scene, tmp_path / f"s{k}.h5", workers=1,
                                   shard=(k, 2), **kw) for k in (1, 2)]
     merged = merge_shards(parts, tmp_path / "merged.h5")
     with open_dataset(one) as a:
