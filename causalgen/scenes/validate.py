@@ -42,10 +42,16 @@ class SpecCheck:
             mech = v.mechanism if isinstance(v.mechanism, str) else "python"
             rng = "" if np.isinf(v.low) and np.isinf(v.high) else f", range [{v.low:g}, {v.high:g}]"
             unit = f" [{v.unit}]" if v.unit else ""
-            lines.append(f"  {v.name}{unit} = {mech}; noise {v.noise.to_string()}{rng}"
+            init = f"; init {v.init.to_string()}" if v.init is not None else ""
+            lines.append(f"  {v.name}{unit} = {mech}; noise {v.noise.to_string()}{init}{rng}"
                          + (" (latent)" if v.name in latent else ""))
         edges = [f"{p} -> {v.name}" for v in scm.variables for p in v.parents or ()]
         lines.append(f"graph ({len(edges)} edges): " + (", ".join(edges) or "no edges"))
+        if scm.is_dynamic:  # a temporal spec: its t-1 -> t edges too
+            lagged = [f"{p}[t-1] -> {v.name}" for v in scm.variables
+                      for p in sorted(scm.lagged_parents(v.name))]
+            lines.append(f"lagged graph ({len(lagged)} edges): " + ", ".join(lagged)
+                         + "; generate sequences (--steps T)")
         if isinstance(scene, CustomScene):
             shapes = scene.compiled.shapes
             lines.append(f"shapes ({len(shapes)}, in drawing order): "

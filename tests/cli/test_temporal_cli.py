@@ -58,6 +58,9 @@ def test_temporal_scene_defaults_to_40_steps_and_custom_toml_scenes(tmp_path: Pa
                      "--workers", "1", "--out", str(tmp_path / "t.h5"), "--intervention-rate", "0.5",
                      "--intervention-targets", "heater")
     assert code == 0, text
+    code, text = run("validate", str(THERMOSTAT))
+    assert code == 0 and "lagged graph (2 edges): temp[t-1] -> heater, temp[t-1] -> temp" in text
+    assert "init uniform(14, 24)" in text
     code, text = run("info", str(tmp_path / "t.h5"))
     assert "lagged graph: temp[t-1] -> heater, temp[t-1] -> temp" in text
     assert "(heater " in text and "temp 0)" in text
