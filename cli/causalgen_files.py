@@ -86,10 +86,14 @@ def info(path: Path, as_json: bool) -> None:
         if "counterfactual_from" in tm:
             click.echo(f"counterfactual applied from step {tm['counterfactual_from']}")
         click.echo("lagged graph: " + (", ".join(tm["lagged_edges"]) or "no edges"))
-    click.echo(f"{'variable':<18} {'unit':<14} {'range':<18} {'min':>9} {'mean':>9} {'max':>9}")
+    # columns as wide as the longest name / unit, so long names keep the table aligned
+    nw = max([18] + [len(v["name"]) for v in doc["variables"]])
+    uw = max([14] + [len(v["unit"]) for v in doc["variables"]])
+    click.echo(f"{'variable':<{nw}} {'unit':<{uw}} {'range':<18} {'min':>9} {'mean':>9} {'max':>9}")
     for v in doc["variables"]:
         rng = f"[{v['low']:g}, {v['high']:g}]"
-        click.echo(f"{v['name']:<18} {v['unit']:<14} {rng:<18} {v['min']:>9.4g} {v['mean']:>9.4g} {v['max']:>9.4g}")
+        click.echo(f"{v['name']:<{nw}} {v['unit']:<{uw}} {rng:<18} {v['min']:>9.4g} {v['mean']:>9.4g} "
+                   f"{v['max']:>9.4g}")
     click.echo(("instantaneous graph" if doc["time"] else "graph")
                + " (before any intervention): " + (", ".join(doc["edges"]) or "no edges"))
 

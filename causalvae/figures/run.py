@@ -21,8 +21,8 @@ from typing import Any
 from causalgen.errors import CausalgenError
 from causalgen.figures.style import SUFFIXES, save
 from causalgen.io import open_dataset
-from causalvae.checkpoint import load_run
-from causalvae.errors import CausalvaeError
+from causalvae.checkpoint import CHECKPOINT_NAME, load_run
+from causalvae.errors import CausalvaeError, CheckpointError
 from causalvae.evaluate import EVALUATION_NAME, ModelView, _select, resolve_data
 from causalvae.figures.recon import recon_grid
 
@@ -69,6 +69,9 @@ def write_run_figures(run_dir: str | os.PathLike, data: str | os.PathLike | None
         raise CausalvaeError(f"unknown figure(s) {unknown} or type {suffix!r}; figures: "
                              f"{', '.join(RUN_FIGURES)}; types: {', '.join(SUFFIXES)}")
     run_dir = Path(run_dir)
+    if not (run_dir / CHECKPOINT_NAME).is_file():  # refuse before anything is drawn or made
+        raise CheckpointError(f"{run_dir} is not a run directory (no {CHECKPOINT_NAME}); "
+                              "pass a directory written by `causalvae train` or an experiment's")
     dest = Path(out) if out is not None else run_dir / FIGURES_DIR
     dest.mkdir(parents=True, exist_ok=True)
     ev_path = run_dir / EVALUATION_NAME
