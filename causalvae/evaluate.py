@@ -1,31 +1,38 @@
-"""Evaluate a trained run against the truth that generated its data.
+"""Evaluate a trained run against the truth that generated its data, like any other model.
 
-The generator knows the graph, the mechanisms and every sample's exogenous noise, so besides the
-usual representation metrics this module asks it for ground truth:
+A run is scored through the same protocol as a model that is not ours
+(:mod:`causalvae.protocol`): its representation is what ``encode(images)`` returns from the
+image alone, scored by :func:`causalvae.representation.representation_metrics` (MCC, R^2, MIC /
+TIC, DCI, MIG). Label-fed encoders h(x, u) (``uses_labels``: causalvae, causalvae-int,
+conditionvae) have u *marginalised*: the posterior mean averaged over ``marginal_samples`` label
+vectors drawn from the training split (seeded, the same for every image), so no score can come
+from copying the labels fed. Their scores with the image's own labels fed are shown beside, under
+``label_fed``. Besides that, the generator's ground truth gives:
 
-- graph recovery: the learned A against the file's adjacency (:mod:`causalvae.graph`);
-- MIC / TIC between each concept's latent and its label, as the CausalVAE paper reports them;
-- DCI and MIG of the full latent vector against the labels;
-- counterfactual fidelity: for held-out samples and each concept i, the scene renders the true
-  counterfactual under do(u_i = v) with the sample's own noise; the model produces its own
-  (CausalVAE: encode, set z_i, propagate through the mask layer, decode; models without a causal
-  layer: a traversal of the latent most tied to u_i); both are compared by pixel MSE and by the
-  error of a label probe trained on real images, next to the model's plain reconstruction error
-  as the floor.
+- graph recovery: the learned A against the file's DAG (``shd``) and against the equivalence
+  class the data identify (``shd_cpdag``), :mod:`causalvae.graph`; a cyclic graph is flagged;
+- counterfactual fidelity: for held-out observational samples and each concept i, the scene
+  renders the true counterfactual under do(u_i = v) with the sample's own noise; the model
+  produces its own (CausalVAE: encode, set z_i, propagate through the mask layer, decode; models
+  without a causal layer: set the latent matched to u_i and decode); both are compared by pixel
+  MSE and by the error of a label probe (:mod:`causalvae.probe`) trained on real images, next to
+  the model's plain reconstruction error as the floor. Counterfactuals of label-fed models are
+  computed with the unit's factual labels fed (the unit is known; only its image changes).
 
-Concept latents: models with concept blocks (n concepts x k dims) use the mean of block i as the
-scalar latent of concept i. Models without blocks (beta-VAE, CHyVAE) use, for each label, the
-latent dimension with the largest |correlation| to it (each dimension used once, greedily).
-Intervention values are mapped into latent units by a per-concept linear calibration fitted on
-the evaluation samples (latent = a + b * label), the same rule for every model.
+Intervention values are mapped into latent units by a per-concept linear calibration
+(latent = a + b * label) fitted on the evaluation samples in the space do() writes to (the
+decoder's input: the mask layer's output for ``decoder_input="mask"``), the same rule for every
+model. Concept i's latents are block i of a model with concept blocks, else the latent dimension
+the one-to-one |correlation| matching gives label i. Only test samples are scored; a file
+without a test split is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +40,36 @@ import numpy as np
 import torch
 
 from causalgen.io import open_dataset
-from causalgen.truth import counterfactual_truth, truth_unavailable
+from causalgen.truth import truth_unavailable
 from causalvae.checkpoint import LoadedRun, load_run
+from causalvae.counterfactual import (  # noqa: F401  (re-exported: figures, protocol, tests)
+    Calibration,
+    EvalBatch,
+    MakeCounterfactual,
+    _to_float_images,
+    calibrate,
+    counterfactual_fidelity,
+    counterfactual_scores,
+    model_counterfactual,
+)
 from causalvae.data import to_model_input
-from causalvae.errors import CausalvaeError
+from causalvae.errors import CausalvaeError, ConfigError, DataError, InterventionError
 from causalvae.essential import class_name, target_family
 from causalvae.graph import graph_metrics
-from causalvae.metrics import concept_mic_tic, dci, mig
+from causalvae.metrics import correlation_matrix, match_latents
+from causalvae.probe import LabelProbe, label_probe  # noqa: F401  (LabelProbe re-exported)
+from causalvae.representation import representation_metrics
 
 log = logging.getLogger(__name__)
 EVALUATION_NAME = "evaluation.json"
 # bumped when a metric changes, so `causalvae experiment` redoes older evaluations
-# (2: the label probe became a CNN; 3: shd_cpdag)
-EVALUATION_VERSION = 3
-PROBE_SIZE = 32  # label probes read images downsampled to this size
+# (2: the label probe became a CNN; 3: shd_cpdag; 4: MCC / R2, image-only encoding, test split)
+EVALUATION_VERSION = 4
+# evaluation keys settable with `--set KEY=VALUE` (evaluate, intervene): name -> (type, default)
+EVAL_SETTINGS: dict[str, tuple[type, Any]] = {
+    "graph_threshold": (float, None),  # cut |A| here instead of the model's rule / the default
+    "marginal_samples": (int, 8),  # label vectors averaged over to withhold u from an encoder
+}
 
 
 def resolve_data(run_dir: Path, data: str | os.PathLike | None) -> Path:
@@ -64,33 +87,51 @@ def resolve_data(run_dir: Path, data: str | os.PathLike | None) -> Path:
     raise CausalvaeError(f"{run_dir} does not record its dataset; pass --data FILE.h5")
 
 
-@dataclass
-class EvalBatch:
-    """Evaluation samples: images (m, H, W, 3) uint8, labels (m, n) physical, indices into file."""
-
-    indices: np.ndarray
-    images: np.ndarray
-    labels: np.ndarray
-
-
-def _select(ds: Any, n: int, seed: int) -> EvalBatch:
-    """Up to ``n`` random test samples; observational ones only in a file with interventions
-    (their labels are a unit's factual values, which counterfactuals start from)."""
+def select_samples(ds: Any, n: int, seed: int, observational: bool) -> EvalBatch:
+    """Up to ``n`` random test samples in file order; with ``observational``, only samples no
+    variable of which was intervened on (counterfactuals start from a unit's factual values)."""
     idx = ds.indices("test")
     if len(idx) == 0:
-        idx = ds.indices("all")
+        raise DataError(
+            f"{ds.path} has no test split; evaluation scores held-out samples only (training "
+            "images would flatter every model). Generate the file with --test-fraction > 0"
+        )
     # the evaluator is the oracle: it sees targets a --hide-targets file keeps from learners
     mask = ds.hidden_targets()[0] if hasattr(ds, "hidden_targets") else ds.intervened
-    if mask is not None:
+    if observational and mask is not None:
         idx = idx[~mask[idx].any(1)]
-    if len(idx) == 0:
-        raise CausalvaeError(
-            f"{ds.path} has no observational test samples to evaluate on (every one was "
-            "intervened); generate it with --intervention-mix below 1"
-        )
+        if len(idx) == 0:
+            raise DataError(
+                f"{ds.path} has no observational test samples to evaluate on (every one was "
+                "intervened); generate it with --intervention-mix below 1"
+            )
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
     return EvalBatch(idx, ds.images[idx], ds.labels[idx].astype(np.float64))
+
+
+def _select(ds: Any, n: int, seed: int) -> EvalBatch:
+    return select_samples(ds, n, seed, observational=True)
+
+
+def eval_settings(items: list[str] | tuple[str, ...] | dict[str, Any] | None) -> dict[str, Any]:
+    """Evaluation settings from ``KEY=VALUE`` items (or a dict), defaults filled in."""
+    out = {k: default for k, (_, default) in EVAL_SETTINGS.items()}
+    pairs = items.items() if isinstance(items, dict) else (
+        tuple(i.partition("=")[::2]) for i in (items or ()))
+    for key, value in pairs:
+        if key not in EVAL_SETTINGS:
+            raise ConfigError(f"unknown evaluation key {key!r}; known: {', '.join(EVAL_SETTINGS)}")
+        kind = EVAL_SETTINGS[key][0]
+        try:
+            out[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} takes a {kind.__name__}, got {value!r}") from None
+    if out["graph_threshold"] is not None and not out["graph_threshold"] >= 0:
+        raise ConfigError(f"graph_threshold must be >= 0, got {out['graph_threshold']}")
+    if out["marginal_samples"] < 1:
+        raise ConfigError(f"marginal_samples must be >= 1, got {out['marginal_samples']}")
+    return out
 
 
 class ModelView:
@@ -104,6 +145,7 @@ class ModelView:
         self.batch = batch
         self.n = len(run.variable_names)
         self.blocks = self.model.k if self.model.concept_blocks else None
+        self.marginal_u: np.ndarray | None = None  # (K, n) physical labels that stand in for u
 
     def _inputs(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = to_model_input(torch.from_numpy(np.ascontiguousarray(images)), self.device, self.size)
@@ -117,9 +159,33 @@ class ModelView:
 
     @torch.no_grad()
     def representation(self, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Posterior-mean representation with ``labels`` fed (label-fed models) (m, z_dim)."""
         out = [self.model.representation(x, u).float().cpu().numpy()
                for _, (x, u) in self._batches(images, labels)]
         return np.concatenate(out)  # (m, z_dim)
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """The representation from the image alone (m, z_dim): the protocol's ``encode``.
+
+        A label-fed encoder gets each of the ``marginal_u`` label vectors in turn and the
+        posterior means are averaged (u marginalised over the training labels)."""
+        if not self.model.uses_labels:
+            blank = np.zeros((len(images), self.n))
+            return self.representation(images, blank)
+        if self.marginal_u is None:
+            raise CausalvaeError("set ModelView.marginal_u before encoding a label-fed model")
+        total = np.zeros((len(images), self.model.z_dim))
+        for u in self.marginal_u:
+            total += self.representation(images, np.broadcast_to(u, (len(images), self.n)))
+        return total / len(self.marginal_u)
+
+    @torch.no_grad()
+    def decoder_latents(self, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """What the decoder reads, and do() writes to (m, z_dim)."""
+        out = [self.model.decoder_latents(x, u).float().cpu().numpy()
+               for _, (x, u) in self._batches(images, labels)]
+        return np.concatenate(out)
 
     @torch.no_grad()
     def reconstruct(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,169 +198,64 @@ class ModelView:
 
 
 def concept_latents(latents: np.ndarray, labels: np.ndarray, k: int | None) -> tuple[np.ndarray, list[list[int]]]:
-    """Scalar latent per concept (m, n) and the latent dimensions each one reads."""
+    """Scalar latent per concept (m, n) and the latent dimensions each one reads: block i, or
+    the dimension the one-to-one |Pearson| matching gives label i (Hungarian algorithm)."""
     n = labels.shape[1]
     if k is not None and latents.shape[1] == n * k:
         dims = [list(range(i * k, (i + 1) * k)) for i in range(n)]
         return np.stack([latents[:, d].mean(1) for d in dims], 1), dims
-    corr = np.nan_to_num(np.abs(_corr(latents, labels)))  # (z_dim, n)
-    dims, used = [], set()
-    for i in np.argsort(-corr.max(0)):  # labels with the strongest match choose first
-        order = [d for d in np.argsort(-corr[:, i]) if d not in used]
-        dims.append((int(i), [int(order[0])]))
-        used.add(int(order[0]))
-    dims_sorted = [d for _, d in sorted(dims)]
-    return np.stack([latents[:, d[0]] for d in dims_sorted], 1), dims_sorted
+    matching = match_latents(correlation_matrix(latents, labels))
+    if any(m is None for m in matching):
+        raise CausalvaeError(f"{latents.shape[1]} latent dimensions cannot be matched one to one "
+                             f"to {n} labels")
+    dims = [[int(m)] for m in matching]  # type: ignore[arg-type]
+    return np.stack([latents[:, d[0]] for d in dims], 1), dims
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = (a - a.mean(0)) / (a.std(0) + 1e-12)
-    b = (b - b.mean(0)) / (b.std(0) + 1e-12)
-    return a.T @ b / len(a)  # (da, db)
+def apply_settings(run: LoadedRun, opts: dict[str, Any]) -> None:
+    """A ``graph_threshold`` setting also becomes the graph the model's do() follows."""
+    th = opts.get("graph_threshold")
+    config = run.model.config
+    if th is not None and hasattr(config, "graph_threshold"):
+        run.model.config = dataclasses.replace(config, graph_threshold=th)
 
 
-Calibration = list[tuple[np.ndarray, np.ndarray]]  # per concept: a (d,), b (d,)
+def named_error(exc: InterventionError, names: list[str]) -> str:
+    """The message of ``exc`` with concept indices replaced by variable names."""
+    concepts = getattr(exc, "concepts", None)
+    if not concepts:
+        return str(exc)
+    return (f"the learned graph has a cycle through {', '.join(names[i] for i in concepts)}; "
+            "raise graph_threshold (--set graph_threshold=VALUE) or train longer so that H(A) "
+            "reaches zero")
 
 
-def calibrate(latents: np.ndarray, labels: np.ndarray, dims: list[list[int]]) -> Calibration:
-    """Per concept, least squares latents[:, dims_i] (m, d) ~ a + b * label_i."""
-    out = []
-    for i, d in enumerate(dims):
-        design = np.stack([np.ones(len(labels)), labels[:, i]], 1)  # (m, 2)
-        coef, *_ = np.linalg.lstsq(design, latents[:, d], rcond=None)  # (2, d)
-        out.append((coef[0], coef[1]))
-    return out
-
-
-class LabelProbe:
-    """A small CNN from images to standardised labels, trained on real images of the dataset.
-
-    Images are resized to ``PROBE_SIZE`` (area averaging); three stride-2 3x3 convolutions and
-    two linear layers; Adam, mean squared error on labels standardised with the training set's
-    statistics. Seeded, so a probe is the same for every model evaluated on the same file on
-    the same machine and thread count (CPU convolutions are not bit-stable across thread
-    counts). ``error`` on the ground-truth counterfactual images (``probe_rmse_truth``) is the
-    probe's own floor.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, epochs: int = 12,
-                 seed: int = 0) -> None:
-        self.mean, self.std = labels.mean(0), labels.std(0) + 1e-12
-        n = labels.shape[1]
-        generator = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net = torch.nn.Sequential(
-                torch.nn.Conv2d(3, 16, 3, 2, 1), torch.nn.SiLU(),
-                torch.nn.Conv2d(16, 32, 3, 2, 1), torch.nn.SiLU(),
-                torch.nn.Conv2d(32, 32, 3, 2, 1), torch.nn.SiLU(),
-                torch.nn.Flatten(), torch.nn.Linear(32 * (PROBE_SIZE // 8) ** 2, 64),
-                torch.nn.SiLU(), torch.nn.Linear(64, n),
-            )
-        x = self.features(images)  # (m, 3, P, P)
-        y = torch.as_tensor((labels - self.mean) / self.std, dtype=torch.float32)  # (m, n)
-        opt = torch.optim.Adam(self.net.parameters(), lr=3e-3)
-        steps_per_epoch = max(1, len(x) // 64)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, epochs=epochs,
-                                                    steps_per_epoch=steps_per_epoch)
-        self.net.train()
-        with torch.enable_grad():  # also when the caller is under torch.no_grad()
-            for _ in range(epochs):
-                order = torch.randperm(len(x), generator=generator)
-                for s in range(steps_per_epoch):
-                    idx = order[s * 64:(s + 1) * 64]
-                    loss = torch.nn.functional.mse_loss(self.net(x[idx]), y[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-        self.net.eval()
-
-    @staticmethod
-    def features(images: np.ndarray) -> torch.Tensor:
-        """uint8 (m, H, W, 3) or float (m, 3, S, S) in [0, 1] -> (m, 3, PROBE_SIZE, PROBE_SIZE)."""
-        x = torch.as_tensor(images)
-        x = x.permute(0, 3, 1, 2).float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        return torch.nn.functional.interpolate(x, size=(PROBE_SIZE, PROBE_SIZE), mode="area")
-
-    @torch.no_grad()
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Standardised label predictions (m, n)."""
-        x = self.features(images)
-        return torch.cat([self.net(x[s:s + 512]) for s in range(0, len(x), 512)]).numpy()
-
-    def error(self, images: np.ndarray, labels: np.ndarray) -> float:
-        """RMSE over all labels, in train standard deviations."""
-        target = (labels - self.mean) / self.std
-        return float(np.sqrt(np.mean((self.predict(images) - target) ** 2)))
-
-
-def _to_float_images(uint8_images: np.ndarray, size: int) -> np.ndarray:
-    return to_model_input(torch.from_numpy(np.ascontiguousarray(uint8_images)), torch.device("cpu"),
-                          size).numpy()
-
-
-@torch.no_grad()
-def model_counterfactual(view: ModelView, images: np.ndarray, labels: np.ndarray, concept: int,
-                         values: np.ndarray, dims: list[list[int]], calib: Calibration) -> np.ndarray:
-    """The model's images under do(u_concept = values): float (m, 3, S, S) in [0, 1]."""
-    model = view.model
-    a, b = calib[concept]
-    target = a[None, :] + b[None, :] * values[:, None]  # (m, |dims|)
-    out = []
-    for s, (x, u) in view._batches(images, labels):
-        block = torch.as_tensor(target[s:s + len(x)], dtype=torch.float32, device=view.device)
-        if getattr(model, "has_causal_layer", False):
-            out.append(model.do(x, u, {concept: block}).float().cpu().numpy())
-            continue
-        z = model.decoder_latents(x, u).clone()  # (B, z_dim)
-        z[:, dims[concept]] = block
-        out.append(model.to_image(model.decode(z)).float().cpu().numpy())
-    return np.concatenate(out)
-
-
-def counterfactual_fidelity(view: ModelView, ds: Any, batch: EvalBatch, dims: list[list[int]],
-                            calib: Calibration, probe: LabelProbe, n_cf: int,
-                            seed: int) -> dict[str, Any]:
-    """Per-concept pixel MSE and probe error of the model's counterfactuals against the truth."""
-    rng = np.random.default_rng(seed + 1)
-    m = min(n_cf, len(batch.indices))
-    pick = np.sort(rng.choice(len(batch.indices), size=m, replace=False))
-    idx, images, labels = batch.indices[pick], batch.images[pick], batch.labels[pick]
-    x_in, recon = view.reconstruct(images, labels)
-    floor = float(np.mean((recon - x_in) ** 2))
-    per: dict[str, Any] = {}
-    names = view.run.variable_names
-    for i, name in enumerate(names):
-        values = labels[rng.permutation(m), i]  # another held-out sample's value: in range
-        truth_u8, truth_labels = counterfactual_truth(ds, idx, {name: values}, size=view.size)
-        truth = _to_float_images(truth_u8, view.size)
-        mine = model_counterfactual(view, images, labels, i, values, dims, calib)
-        changed = truth_labels[:, :] != labels
-        per[name] = {
-            "pixel_mse": float(np.mean((mine - truth) ** 2)),
-            "probe_rmse": probe.error(mine, truth_labels),
-            "probe_rmse_truth": probe.error(truth_u8, truth_labels),
-            "variables_changed": [names[j] for j in np.flatnonzero(changed.any(0))],
-        }
-    return {"per_concept": per, "recon_mse_floor": floor, "n": m,
-            "mean_pixel_mse": float(np.mean([v["pixel_mse"] for v in per.values()])),
-            "mean_probe_rmse": float(np.mean([v["probe_rmse"] for v in per.values()]))}
+def _marginal_labels(ds: Any, k: int, seed: int) -> np.ndarray:
+    rows = ds.indices("train")
+    pick = np.random.default_rng(seed + 7).choice(rows, size=min(k, len(rows)), replace=False)
+    return ds.labels[np.sort(pick)].astype(np.float64)  # (K, V)
 
 
 def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, *,
              n_eval: int = 1000, n_cf: int = 256, seed: int = 0, device: str = "cpu",
-             write: bool = True) -> dict[str, Any]:
-    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` and ``figures/adjacency.png``."""
+             write: bool = True, settings: list[str] | dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` and ``figures/adjacency.png``.
+
+    ``settings``: evaluation keys (:data:`EVAL_SETTINGS`) as ``KEY=VALUE`` items or a dict.
+    """
+    opts = eval_settings(settings)
     run_dir = Path(run_dir)
     run = load_run(run_dir, device)
+    apply_settings(run, opts)
     data_path = resolve_data(run_dir, data)
     view = ModelView(run, device)
+    names = run.variable_names
     with open_dataset(data_path) as ds:
-        if ds.variable_names != run.variable_names:
+        if ds.variable_names != names:
             raise CausalvaeError(
                 f"{data_path} has variables {ds.variable_names}, but the run was trained on "
-                f"{run.variable_names}; pass the run's dataset with --data"
+                f"{names}; pass the run's dataset with --data"
             )
         if getattr(ds, "steps", None) is not None:
             raise CausalvaeError(
@@ -302,26 +263,43 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
                 "depends on the previous steps, which this evaluation does not model yet; "
                 "evaluate on a still file of the same scene (generated without --steps)"
             )
-        batch = _select(ds, n_eval, seed)
-        latents = view.representation(batch.images, batch.labels)  # (m, z_dim)
-        concept_lat, dims = concept_latents(latents, batch.labels, view.blocks)
-        mic = concept_mic_tic(concept_lat, batch.labels)
-        half = len(latents) // 2
-        dci_scores = dci(latents[:half], batch.labels[:half], latents[half:], batch.labels[half:])
-        mig_scores = mig(latents, batch.labels)
-        train_idx = np.sort(np.random.default_rng(seed).choice(
-            ds.indices("train"), size=min(4000, len(ds.indices("train"))), replace=False))
-        calib = calibrate(latents, batch.labels, dims)
+        batch = select_samples(ds, n_eval, seed, observational=False)
+        concept_dims = ([list(range(i * view.blocks, (i + 1) * view.blocks)) for i in range(view.n)]
+                        if view.blocks else None)
+        view.marginal_u = _marginal_labels(ds, opts["marginal_samples"], seed)
+        log.info("encoding %d held-out images (image only%s)", len(batch.indices),
+                 f", u marginalised over {len(view.marginal_u)} training labels"
+                 if run.model.uses_labels else "")
+        rep = representation_metrics(view.encode(batch.images), batch.labels, names,
+                                     concept_dims=concept_dims, seed=seed)
+        label_fed = None
+        if run.model.uses_labels:
+            fed = representation_metrics(view.representation(batch.images, batch.labels),
+                                         batch.labels, names, concept_dims=concept_dims, seed=seed,
+                                         full=False)
+            label_fed = {k: fed[k] for k in ("mcc", "mcc_spearman", "r2_linear", "mic", "tic",
+                                             "tic_norm")}
+        cf, cf_flag = None, None
         no_truth = truth_unavailable(ds)
-        if no_truth is None:
-            probe = LabelProbe(ds.images[train_idx], ds.labels[train_idx])
-            cf = counterfactual_fidelity(view, ds, batch, dims, calib, probe, n_cf, seed)
-        else:  # an imported file: no generator, so no ground-truth counterfactuals
-            log.debug("counterfactual fidelity skipped: %s", no_truth)
+        if no_truth is not None:  # an imported file: no generator, so no ground-truth
+            log.info("counterfactual fidelity skipped: %s", no_truth)
             m = min(n_cf, len(batch.indices))
             x_in, recon = view.reconstruct(batch.images[:m], batch.labels[:m])
             cf = {"skipped": no_truth, "recon_mse_floor": float(np.mean((recon - x_in) ** 2)),
                   "n": m}
+        else:
+            cf_batch = select_samples(ds, n_cf, seed + 1, observational=True)
+            dec = view.decoder_latents(batch.images, batch.labels)  # the space do() writes to
+            _, dims = concept_latents(dec, batch.labels, view.blocks)
+            calib = calibrate(dec, batch.labels, dims)
+            log.info("training the label probe on real training images")
+            probe = label_probe(ds, seed)
+            try:
+                cf = counterfactual_fidelity(view, ds, cf_batch, dims, calib, probe, seed)
+            except InterventionError as exc:  # a cyclic learned graph: do() has no order
+                cf_flag = named_error(exc, names)
+                cf = {"skipped": cf_flag, "n": len(cf_batch.indices)}
+                log.warning("counterfactual fidelity skipped: %s", cf_flag)
         true_adj = ds.adjacency
         # imported files: the graph is the one declared at import (none declared: no edges)
         graph_source = ("generator" if not ds.is_external else
@@ -330,37 +308,52 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
     result: dict[str, Any] = {
         "evaluation_version": EVALUATION_VERSION,
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
-        "variables": run.variable_names, "epoch": run.epoch, "n_eval": len(latents),
-        "mic": float(mic["mic"]), "tic": float(mic["tic"]), "tic_norm": float(mic["tic_norm"]),
-        "mic_per_concept": dict(zip(run.variable_names, (float(p["mic"]) for p in mic["per_concept"]),
-                                    strict=True)),
-        "dci": {k: v for k, v in dci_scores.items() if k != "importance"},
-        "mig": float(mig_scores["mig"]),
+        "variables": names, "epoch": run.epoch, "n_eval": len(batch.indices),
+        "encoding": ("image only, u marginalised over "
+                     f"{opts['marginal_samples']} training labels" if run.model.uses_labels
+                     else "image only"),
+        **rep,
+        "mic_per_concept": {k: v["mic"] for k, v in rep["per_factor"].items()},
+        "dci": {"disentanglement": rep["dci_d"], "completeness": rep["dci_c"],
+                "informativeness": rep["dci_i"]},
+        "label_fed": label_fed,
         "counterfactual": cf,
+        "counterfactual_flag": cf_flag,
         "true_adjacency": true_adj.astype(int).tolist(),
         "graph_source": graph_source,
+        "settings": opts,
     }
-    if getattr(run.model, "has_causal_layer", False):
-        A = run.model.learned_adjacency()
-        # a model may declare its own rule (causalvae-int: |A| > graph_threshold, since its |A|
-        # is a mechanism's slope bound); otherwise default_threshold. Both SHDs are reported.
-        rule = getattr(run.model, "edge_threshold", lambda: None)()
-        g = graph_metrics(A, true_adj, threshold=rule, targets=targets)
-        result.update({k: g[k] for k in ("shd", "shd_cpdag", "equivalence_class", "graph_flags",
-                                          "precision", "recall", "auroc", "threshold",
-                                          "learned_adjacency", "predicted_adjacency", "shd_curve")})
-        result["sid"] = g.get("sid")
-        result["threshold_rule"] = "model" if rule is not None else "default"
-        result["shd_default_rule"] = g["shd"] if rule is None else graph_metrics(A, true_adj)["shd"]
-    else:
-        result.update({"shd": None, "shd_cpdag": None, "equivalence_class": class_name(targets),
-                       "graph_flags": [], "precision": None, "recall": None, "auroc": None,
-                       "threshold": None, "learned_adjacency": None, "predicted_adjacency": None,
-                       "sid": None, "threshold_rule": None, "shd_default_rule": None})
+    result.update(_graph_part(run.model, true_adj, targets, opts["graph_threshold"]))
     if write:
-        (run_dir / EVALUATION_NAME).write_text(json.dumps(result, indent=2, default=_jsonable))
+        path = run_dir / EVALUATION_NAME
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=2, default=_jsonable))
+        tmp.replace(path)
         _adjacency_png(run_dir, result)
     return result
+
+
+def _graph_part(model: Any, true_adj: np.ndarray, targets: list, threshold: float | None
+                ) -> dict[str, Any]:
+    if not getattr(model, "has_causal_layer", False):
+        return {"shd": None, "shd_cpdag": None, "equivalence_class": class_name(targets),
+                "graph_flags": [], "precision": None, "recall": None, "auroc": None,
+                "threshold": None, "learned_adjacency": None, "predicted_adjacency": None,
+                "sid": None, "threshold_rule": None, "shd_default_rule": None}
+    A = model.learned_adjacency()
+    # a model may declare its own rule (causalvae-int: |A| > graph_threshold, since its |A| is a
+    # mechanism's slope bound); otherwise default_threshold; --set graph_threshold overrides both
+    rule = getattr(model, "edge_threshold", lambda: None)()
+    chosen = threshold if threshold is not None else rule
+    g = graph_metrics(A, true_adj, threshold=chosen, targets=targets)
+    out = {k: g[k] for k in ("shd", "shd_cpdag", "equivalence_class", "graph_flags", "precision",
+                             "recall", "auroc", "threshold", "learned_adjacency",
+                             "predicted_adjacency", "shd_curve", "sid")}
+    out["threshold_rule"] = ("setting" if threshold is not None
+                             else "model" if rule is not None else "default")
+    out["shd_default_rule"] = (g["shd"] if chosen is None
+                               else graph_metrics(A, true_adj, targets=targets)["shd"])
+    return out
 
 
 def _jsonable(o: Any) -> Any:

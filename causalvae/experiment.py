@@ -24,6 +24,7 @@ from causalgen.errors import CausalgenError
 from causalgen.generate import generate
 from causalgen.io import open_dataset
 from causalgen.scenes.files import load_spec
+from causalvae.baselines import BASELINES, list_baselines, run_baseline, settings_for
 from causalvae.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
@@ -58,9 +59,11 @@ class ExperimentConfig:
     n_cf: int = 256
 
     def validate(self) -> None:
-        unknown = [m for m in self.models if canonical_name(m) not in list_models()]
+        known = list_models() + list_baselines()
+        unknown = [m for m in self.models if canonical_name(m) not in known]
         if unknown:
-            raise CausalvaeError(f"unknown model(s) {unknown}; known: {', '.join(list_models())}")
+            raise CausalvaeError(f"unknown model(s) {unknown}; known: {', '.join(known)} "
+                                 f"(label-only baselines: {', '.join(list_baselines())})")
         if self.seeds < 1 or self.n < 100 or self.epochs < 1:
             raise CausalvaeError("need --seeds >= 1, --n >= 100 and --epochs >= 1")
 
@@ -116,6 +119,8 @@ def run_config(cfg: ExperimentConfig, model: str, seed: int, out: Path) -> RunCo
     for item in cfg.overrides:
         key, _, value = item.partition("=")
         scope, dot, bare = key.partition(".")
+        if dot and scope in BASELINES:
+            continue  # a baseline's own setting (see causalvae.baselines.settings_for)
         if dot and (scope in list_models() or scope in ALIASES):
             if canonical_name(scope) == canonical_name(model):
                 config = apply_overrides(config, [f"{bare}={value}"])
@@ -186,7 +191,10 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         _scene_and_scm(cfg.target)
     out = Path(cfg.out)
     for model in cfg.models:  # so does a bad --set, for every model
-        run_config(cfg, model, 0, out / "runs" / model / "seed0")
+        if model in BASELINES:
+            settings_for(model, cfg.overrides, 0)
+        else:
+            run_config(cfg, model, 0, out / "runs" / model / "seed0")
     out.mkdir(parents=True, exist_ok=True)
     (out / "experiment.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     rows: list[dict[str, Any]] = []
@@ -196,6 +204,13 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         data_s = time.perf_counter() - t0
         for model in cfg.models:
             run_dir = out / "runs" / model / f"seed{seed}"
+            if model in BASELINES:  # label-only: discovery on the train labels, no training
+                if on_run:
+                    on_run(f"baseline {model} seed {seed}")
+                ev = run_baseline(model, data, run_dir, settings_for(model, cfg.overrides, seed))
+                rows.append({"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
+                             **run_summary(ev), "timing": {"discovery_s": ev["discovery_s"]}})
+                continue
             config = run_config(cfg, model, seed, run_dir)
             state = _run_state(run_dir, config, data)
             t1 = time.perf_counter()

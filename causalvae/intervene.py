@@ -66,10 +66,12 @@ def topological_order(graph: np.ndarray) -> list[int]:
                 ready.append(int(child))
     if len(order) != graph.shape[0]:
         cyclic = sorted(set(range(graph.shape[0])) - set(order))
-        raise InterventionError(
+        err = InterventionError(
             f"the learned graph has a cycle through concepts {cyclic}; raise graph_threshold "
             "or train longer so that H(A) reaches zero"
         )
+        err.concepts = cyclic  # type: ignore[attr-defined]  # callers name them
+        raise err
     return order
 
 

@@ -118,6 +118,11 @@ def models() -> None:
         aliases = [a for a, target in ALIASES.items() if target == name]
         also = f" [alias: {', '.join(aliases)}]" if aliases else ""
         click.echo(f"{name:<16} {doc[0] if doc else ''}{also}")
+    from causalvae.baselines import BASELINES
+
+    click.echo("label-only baselines (no images, no training; `experiment --models` only):")
+    for name in sorted(BASELINES):
+        click.echo(f"{name:<16} {BASELINES[name].description}")
 
 
 @main.command()
@@ -129,33 +134,37 @@ def models() -> None:
 @click.option("--n-cf", default=256, show_default=True, type=click.IntRange(min=8),
               help="Held-out samples for counterfactual fidelity.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE",
+              help="Evaluation key: graph_threshold (cut |A| here), marginal_samples (label "
+                   "vectors a label-fed encoder is averaged over).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as JSON.")
 @user_errors
 def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int,
-             as_json: bool) -> None:
+             set_: tuple[str, ...], as_json: bool) -> None:
     """Evaluate a run against its data's true graph and ground-truth counterfactuals.
 
-    Writes RUN_DIR/evaluation.json and RUN_DIR/figures/adjacency.png and prints a short table.
+    Every representation metric is computed from the image alone (a label-fed encoder has its
+    labels marginalised; the scores with labels fed are under label_fed). Writes
+    RUN_DIR/evaluation.json and RUN_DIR/figures/adjacency.png and prints a short table.
     """
     from causalvae.evaluate import evaluate as run_evaluation
 
-    r = run_evaluation(run_dir, data, n_eval=n_eval, n_cf=n_cf, seed=seed)
+    r = run_evaluation(run_dir, data, n_eval=n_eval, n_cf=n_cf, seed=seed, settings=list(set_))
     if as_json:
         click.echo(json.dumps(r, indent=2, default=str))
         return
-    click.echo(f"{run_dir}: {r['model']} after {r['epoch']} epochs, {r['n_eval']} held-out samples")
-    if r["shd"] is not None:
-        click.echo(f"  graph   SHD {r['shd']}  precision {r['precision']:.2f}  recall "
-                   f"{r['recall']:.2f}  AUROC {r['auroc']:.2f}  (threshold {r['threshold']:.3g})")
-    else:
-        click.echo("  graph   - (no causal layer)")
-    click.echo(f"  MIC {r['mic']:.3f}  TIC {r['tic']:.3g}  MIG {r['mig']:.3f}  DCI "
-               f"{r['dci']['disentanglement']:.2f} / {r['dci']['completeness']:.2f} / "
-               f"{r['dci']['informativeness']:.2f}")
+    click.echo(f"{run_dir}: {r['model']} after {r['epoch']} epochs, {r['n_eval']} held-out samples"
+               f" ({r['encoding']})")
+    _echo_graph(r)
+    _echo_representation(r)
+    if r.get("label_fed"):
+        f = r["label_fed"]
+        click.echo(f"  with labels fed: MCC {f['mcc']:.3f}  R2 linear {f['r2_linear']:.3f}  "
+                   f"MIC {f['mic']:.3f}")
     if r.get("graph_source") == "none declared":
         click.echo("  (no graph was declared at import: the graph metrics compare with an empty "
                    "graph)")
-    cf = r["counterfactual"]
+    cf = r["counterfactual"] or {"skipped": "no counterfactuals"}
     if "skipped" in cf:
         click.echo(f"  counterfactual fidelity skipped: {cf['skipped']}")
     else:
@@ -163,6 +172,77 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
         for name, v in cf["per_concept"].items():
             click.echo(f"    do({name}): {v['pixel_mse']:.4f}   probe RMSE {v['probe_rmse']:.3f}")
     click.echo(f"wrote {run_dir / 'evaluation.json'} and {run_dir / 'figures' / 'adjacency.png'}")
+
+
+def _num(v: Any, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _echo_graph(r: dict[str, Any]) -> None:
+    if r.get("shd") is None:
+        click.echo("  graph   - (no causal layer)" if "learned_adjacency" in r else "")
+        return
+    click.echo(f"  graph   SHD {r['shd']}  SHD vs {r['equivalence_class']} {_num(r['shd_cpdag'], 'd')}"
+               f"  precision {r['precision']:.2f}  recall {r['recall']:.2f}  AUROC "
+               f"{_num(r.get('auroc'), '.2f')}  SID {_num(r.get('sid'), '.0f')}  (threshold "
+               f"{_num(r.get('threshold'), '.3g')})")
+    for flag in r.get("graph_flags") or ():
+        click.echo(f"  note: {flag}")
+
+
+def _echo_representation(r: dict[str, Any]) -> None:
+    click.echo(f"  MCC {r['mcc']:.3f} (Spearman {r['mcc_spearman']:.3f})  R2 linear "
+               f"{r['r2_linear']:.3f}  nonlinear {r['r2_nonlinear']:.3f}")
+    click.echo(f"  MIC {r['mic']:.3f}  TIC {r['tic_norm']:.3f} (normalised)  MIG {_num(r['mig'])}"
+               f"  DCI {r['dci_d']:.2f} / {r['dci_c']:.2f} / {r['dci_i']:.2f}")
+    for name, p in r["per_factor"].items():
+        click.echo(f"    {name:<20} MCC {p['mcc']:.3f}  R2 {p['r2_linear']:.3f} / "
+                   f"{p['r2_nonlinear']:.3f}  MIC {p['mic']:.3f}")
+
+
+@main.command("evaluate-latents")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("latents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--graph", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Learned graph: (V, V) .npy, or .csv with a header of variable names; "
+                   "[i, j] != 0 is an edge i -> j, 0/1 or weighted.")
+@click.option("--split", default="all", show_default=True,
+              type=click.Choice(["all", "train", "test"]),
+              help="Which rows LATENTS holds (that split's rows in file order).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for evaluation.json [LATENTS_STEM-evaluation beside LATENTS].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE",
+              help="Evaluation key: graph_threshold (cut a weighted graph's |A| here).")
+@user_errors
+def evaluate_latents(data: Path, latents: Path, graph: Path | None, split: str, out: Path | None,
+                     seed: int, set_: tuple[str, ...]) -> None:
+    """Score a representation from any model: LATENTS (.npy, float (N, d)) against DATA's labels.
+
+    Row i of LATENTS belongs to row i of DATA (or of --split). Writes OUT/evaluation.json with
+    MCC, R2, MIC / TIC, DCI, MIG and, with --graph, SHD against the DAG and its equivalence
+    class, precision, recall, SID and (weighted input) AUROC.
+    """
+    from causalgen.io import open_dataset
+    from causalvae.evaluate import eval_settings
+    from causalvae.protocol import evaluate_latents as run_latents
+    from causalvae.protocol import load_graph, load_latents
+
+    opts = eval_settings(list(set_))
+    z = load_latents(latents)
+    A = None
+    if graph is not None:
+        with open_dataset(data) as ds:
+            A = load_graph(graph, ds.variable_names)
+    out = out or latents.parent / f"{latents.stem}-evaluation"
+    r = run_latents(data, z, graph=A, split=split, graph_threshold=opts["graph_threshold"],
+                    seed=seed, out=out)
+    click.echo(f"{latents}: {r['latent_dim']} latent dimensions, {r['n_rows']} rows ({split}), "
+               f"{r['n_samples']} scored")
+    _echo_representation(r)
+    if A is not None:
+        _echo_graph(r)
+    click.echo(f"wrote {out / 'evaluation.json'}")
 
 
 @main.command()
@@ -173,9 +253,11 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
               help="Figure to write, .png / .pdf / .svg [RUN_DIR/figures/interventions.png].")
 @click.option("--index", type=click.IntRange(min=0), help="Sample index in the file [a test sample].")
 @click.option("--steps", default=7, show_default=True, type=click.IntRange(2, 16))
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE",
+              help="Evaluation key: graph_threshold (the graph do() follows).")
 @user_errors
 def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | None,
-              steps: int) -> None:
+              steps: int, set_: tuple[str, ...]) -> None:
     """A grid of do-operations: one row per concept over its range, truth row beneath."""
     from causalgen.figures.style import save
     from causalvae.figures.interventions import intervention_rows, interventions_figure
@@ -185,7 +267,8 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
         out = run_dir / "figures" / "interventions.png"
         out.parent.mkdir(exist_ok=True)
     check_figure(out)  # a CausalgenError: exit 2 like every user mistake
-    save(interventions_figure(intervention_rows(run_dir, data, index=index, steps=steps)), out)
+    save(interventions_figure(intervention_rows(run_dir, data, index=index, steps=steps,
+                                                    settings=list(set_))), out)
     click.echo(f"wrote {out}")
     from causalgen.io import open_dataset
     from causalgen.truth import truth_unavailable
@@ -271,8 +354,12 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
     for model, s in report["models"].items():
         shd = s.get("shd")
         shd_text = "-" if not shd else f"{shd['mean']:.2f} (SHD 0 in {s['seeds_shd0']}/{seeds})"
-        cf = f"{s['cf_pixel_mse']['mean']:.4f}" if s.get("cf_pixel_mse") else "-"
-        click.echo(f"{model:<16} SHD {shd_text}  MIC {s['mic']['mean']:.3f}  CF pixel MSE {cf}")
+        cpdag = s.get("shd_cpdag")
+        mic, cf = s.get("mic"), s.get("cf_pixel_mse")
+        click.echo(f"{model:<16} SHD {shd_text}  SHD vs class "
+                   f"{'-' if not cpdag else format(cpdag['mean'], '.2f')}  MIC "
+                   f"{'-' if not mic else format(mic['mean'], '.3f')}  CF pixel MSE "
+                   f"{'-' if not cf else format(cf['mean'], '.4f')}")
     for note in report.get("notes", []):
         click.echo(note)
     click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")

@@ -26,15 +26,18 @@ from causalgen.figures.style import FONT_SIZE, GREY, OKABE_ITO, fmt_value, style
 from causalgen.io import open_dataset
 from causalgen.truth import counterfactual_truth
 from causalvae.checkpoint import load_run
-from causalvae.errors import CausalvaeError
+from causalvae.errors import CausalvaeError, InterventionError
 from causalvae.evaluate import (
     EVALUATION_NAME,
     ModelView,
     _select,
     _to_float_images,
+    apply_settings,
     calibrate,
     concept_latents,
+    eval_settings,
     model_counterfactual,
+    named_error,
     resolve_data,
 )
 
@@ -64,10 +67,13 @@ class InterventionGrid:
 @torch.no_grad()
 def intervention_rows(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, *,
                       index: int | None = None, steps: int = 7, seed: int = 0,
-                      device: str = "cpu") -> InterventionGrid:
-    """The model and truth rows of every concept for one sample (see the module docstring)."""
+                      device: str = "cpu", settings: list[str] | None = None) -> InterventionGrid:
+    """The model and truth rows of every concept for one sample (see the module docstring);
+    ``settings`` are evaluation keys (``graph_threshold=0.2``: the graph do() follows)."""
     run_dir = Path(run_dir)
+    opts = eval_settings(settings)
     run = load_run(run_dir, device)
+    apply_settings(run, opts)
     view = ModelView(run, device)
     names = run.variable_names
     ev_path = run_dir / EVALUATION_NAME
@@ -84,7 +90,7 @@ def intervention_rows(run_dir: str | os.PathLike, data: str | os.PathLike | None
             batch.images = np.concatenate([batch.images, ds.images[index:index + 1]])
             batch.labels = np.concatenate([batch.labels, ds.labels[index:index + 1].astype(float)])
             pos = len(batch.indices) - 1
-        latents = view.representation(batch.images, batch.labels)
+        latents = view.decoder_latents(batch.images, batch.labels)  # the space do() writes to
         _, dims = concept_latents(latents, batch.labels, view.blocks)
         calib = calibrate(latents, batch.labels, dims)
         kind = "do" if getattr(run.model, "has_causal_layer", False) else "traverse"
@@ -94,7 +100,10 @@ def intervention_rows(run_dir: str | os.PathLike, data: str | os.PathLike | None
             values = np.linspace(lo, hi, steps)
             images = np.repeat(batch.images[pos:pos + 1], steps, 0)
             labels = np.repeat(batch.labels[pos:pos + 1], steps, 0)
-            mine = model_counterfactual(view, images, labels, i, values, dims, calib)
+            try:
+                mine = model_counterfactual(view, images, labels, i, values, dims, calib)
+            except InterventionError as exc:
+                raise InterventionError(named_error(exc, names)) from None
             try:
                 truth_u8, _ = counterfactual_truth(ds, np.full(steps, batch.indices[pos]),
                                                    {name: values}, size=view.size)

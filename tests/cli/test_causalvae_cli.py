@@ -46,7 +46,7 @@ def test_models_lists_every_model() -> None:
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines()]
     assert names == ["betavae", "causalvae", "causalvae-paper", "causalvae-unsup", "chyvae",
-                     "conditionvae"]
+                     "conditionvae", "label-only", "ges", "pc", "pc-int"]
 
 
 def test_train_writes_a_run_directory(data: Path, tmp_path: Path) -> None:

@@ -1,0 +1,50 @@
+"""Label-only baselines as rows of `causalvae experiment` (no training: seconds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.causalvae import main
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_baselines_are_report_rows_and_reruns_reuse_them(tmp_path: Path) -> None:
+    out = tmp_path / "exp"
+    args = ["experiment", "pendulum-v1", "--n", "300", "--seeds", "1", "--models", "pc,ges,pc-int",
+            "--image-size", "32", "--intervention-mix", "0.5", "--set", "pc.ci_test=fisherz",
+            "--set", "pc-int.ci_test=fisherz", "--set", "beta=4", "--out", str(out)]
+    code, text = invoke(*args)
+    assert code == 0, text
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["models"]) == {"pc", "ges", "pc-int"}
+    for name in ("pc", "ges", "pc-int"):
+        ev = json.loads((out / "runs" / name / "seed0" / "evaluation.json").read_text())
+        assert ev["kind"] == "label-only baseline" and ev["n_train"] == 240
+        assert ev["equivalence_class"] == "interventional essential graph"
+        assert isinstance(ev["shd"], int) and isinstance(ev["shd_cpdag"], int)
+        assert report["models"][name]["shd"]["mean"] == ev["shd"]
+        assert report["models"][name]["seconds_per_seed"] == ev["discovery_s"]
+    assert json.loads((out / "runs" / "pc" / "seed0" / "evaluation.json").read_text())[
+        "settings"]["ci_test"] == "fisherz"
+    md = (out / "report.md").read_text()
+    assert "| pc-int |" in md and "Label-only baselines" in md and "SHD vs class" in md
+    stamp = (out / "runs" / "pc" / "seed0" / "evaluation.json").stat().st_mtime
+    assert invoke(*args)[0] == 0
+    assert (out / "runs" / "pc" / "seed0" / "evaluation.json").stat().st_mtime == stamp
+
+
+def test_bad_baseline_setting_exits_2_before_work(tmp_path: Path) -> None:
+    code, text = invoke("experiment", "pendulum-v1", "--models", "pc", "--set", "pc.alpha=2",
+                        "--out", str(tmp_path / "bad"))
+    assert code == 2 and "alpha" in text and not (tmp_path / "bad").exists()
+    code, text = invoke("experiment", "pendulum-v1", "--models", "pcx", "--out", str(tmp_path / "b"))
+    assert code == 2 and "label-only baselines: ges, pc, pc-int" in text
