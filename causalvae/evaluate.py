@@ -240,7 +240,8 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
              n_eval: int = 1000, n_cf: int = 256, seed: int = 0, device: str = "cpu",
              write: bool = True, settings: list[str] | dict[str, Any] | None = None
              ) -> dict[str, Any]:
-    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` and ``figures/adjacency.png``.
+    """Evaluate the run in ``run_dir``; writes ``evaluation.json`` there (the CLI and
+    the experiment draw ``figures/adjacency.png`` from it: figures sit above this module).
 
     ``settings``: evaluation keys (:data:`EVAL_SETTINGS`) as ``KEY=VALUE`` items or a dict.
     """
@@ -329,7 +330,6 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(result, indent=2, default=_jsonable))
         tmp.replace(path)
-        _adjacency_png(run_dir, result)
     return result
 
 
@@ -363,15 +363,3 @@ def _jsonable(o: Any) -> Any:
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-
-def _adjacency_png(run_dir: Path, result: dict[str, Any]) -> None:
-    """RUN/figures/adjacency.png (learned |A| beside the true graph), if matplotlib is there."""
-    from causalgen.figures import have_matplotlib
-
-    if not have_matplotlib():
-        log.warning("matplotlib is not installed: no adjacency figure (pip install "
-                    "'causalgen[figures]')")
-        return
-    from causalvae.figures.run import write_run_figures
-
-    write_run_figures(run_dir, which=("adjacency",))

@@ -150,6 +150,7 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
     from causalvae.evaluate import evaluate as run_evaluation
 
     r = run_evaluation(run_dir, data, n_eval=n_eval, n_cf=n_cf, seed=seed, settings=list(set_))
+    _adjacency_png(run_dir)
     if as_json:
         click.echo(json.dumps(r, indent=2, default=str))
         return
@@ -172,6 +173,19 @@ def evaluate(run_dir: Path, data: Path | None, n_eval: int, n_cf: int, seed: int
         for name, v in cf["per_concept"].items():
             click.echo(f"    do({name}): {v['pixel_mse']:.4f}   probe RMSE {v['probe_rmse']:.3f}")
     click.echo(f"wrote {run_dir / 'evaluation.json'} and {run_dir / 'figures' / 'adjacency.png'}")
+
+
+def _adjacency_png(run_dir: Path) -> None:
+    """RUN/figures/adjacency.png (learned |A| beside the true graph), if matplotlib is there."""
+    from causalgen.figures import have_matplotlib
+
+    if not have_matplotlib():
+        click.echo("matplotlib is not installed: no adjacency figure (pip install "
+                   "'causalgen[figures]')", err=True)
+        return
+    from causalvae.figures.run import write_run_figures
+
+    write_run_figures(run_dir, which=("adjacency",))
 
 
 def _num(v: Any, spec: str = ".3f") -> str:
