@@ -15,13 +15,12 @@ the labels ``l1..ln`` are integers in the reference's encoding (:func:`encodings
 - any other scene: each variable's range mapped linearly onto 0..999 and rounded; the range is
   its renderable range when finite, else the smallest and largest value in the file.
 
-An ``encoding.json`` beside the two folders records the encoding of every label. ``npz`` writes
-images (as stored, no resize), labels, noise, split, variable names, units, ranges, adjacency,
-the scene and the SCM's JSON, and the counterfactual arrays when the file has them; of a temporal
-file it keeps the time axis (images (N, T, H, W, 3), labels (N, T, V)) and adds ``steps``,
-``init``, ``lagged_adjacency`` and ``intervened`` (N, T, V) when present.
+An ``encoding.json`` beside the two folders records the encoding of every label. ``npz``
+(dSprites-like keys; a temporal file keeps its time axis), ``hf`` (a HuggingFace ``datasets``
+directory) and ``webdataset`` (tar shards of PNG + JSON) are written by :mod:`causalgen.formats`,
+streamed with flat memory.
 
-Both write to a temporary sibling and rename it into place when complete: an interrupted export
+All write to a temporary sibling and rename it into place when complete: an interrupted export
 leaves no output that looks finished. An existing non-empty output is refused without
 ``overwrite``.
 """
@@ -39,12 +38,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from causalgen import formats
 from causalgen.errors import DatasetError
 from causalgen.io import open_dataset
 from causalgen.io.reader import Dataset
 from causalgen.scm.spec import did_you_mean
 
-FORMATS = ("causalvae-folders", "npz")
+FORMATS = ("causalvae-folders", "npz", "hf", "webdataset")
 REFERENCE_SIZE = 96
 CHUNK = 256  # images read and written at a time
 LINEAR_MAX = 999
@@ -184,7 +184,8 @@ def _remove(tmp: Path) -> None:
 
 def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalvae-folders", *,
            variables: Sequence[str] | None = None, size: int = REFERENCE_SIZE,
-           overwrite: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+           overwrite: bool = False, progress: Callable[[int], None] | None = None,
+           shard_size: int = formats.SHARD_SIZE) -> Path:
     """Export the dataset at ``path`` to ``out`` in format ``fmt`` (see the module docstring).
 
     ``variables`` picks and orders the label columns (default: all, in the file's order; for
@@ -201,8 +202,13 @@ def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalva
                                "images: export it with --format npz, which keeps the time axis.")
         tmp = _prepare(out, overwrite, directory=fmt != "npz")
         try:
+            idx = [ds.variable_names.index(n) for n in names]
             if fmt == "npz":
-                _npz(ds, names, tmp)
+                formats.write_npz(ds, idx, tmp, progress)
+            elif fmt == "hf":
+                formats.write_hf(ds, idx, tmp, progress)
+            elif fmt == "webdataset":
+                formats.write_webdataset(ds, idx, tmp, progress, shard_size=shard_size)
             else:
                 _folders(ds, names, tmp, size, progress)
             _commit(tmp, out)
@@ -210,40 +216,6 @@ def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalva
             _remove(tmp)
             raise
     return out
-
-
-def _npz(ds: Dataset, names: list[str], tmp: Path) -> None:
-    idx = [ds.variable_names.index(n) for n in names]
-    arrays = {
-        "images": ds.images[...],
-        "labels": ds.labels[..., idx],  # (N, V), or (N, T, V) for a temporal file
-        "noise": ds.noise[..., idx],
-        "split": ds.split,
-        "variable_names": np.array(names),
-        "units": np.array([ds.variables[i].unit for i in idx]),
-        "low": np.array([ds.variables[i].low for i in idx]),
-        "high": np.array([ds.variables[i].high for i in idx]),
-        "adjacency": ds.adjacency[np.ix_(idx, idx)],
-        "scene": np.array(ds.scene),
-        "scm_json": np.array(ds.spec_json),
-        "intervention": np.array(json.dumps(ds.intervention, sort_keys=True)),
-    }
-    if ds.intervened is not None:
-        arrays["intervened"] = ds.intervened[..., idx]
-    if ds.steps is not None:  # the time axis stays: images (N, T, H, W, 3)
-        arrays["steps"] = np.array(ds.steps)
-        if ds.init is not None:
-            arrays["init"] = ds.init[:, idx]
-        if ds.lagged_adjacency is not None:
-            arrays["lagged_adjacency"] = ds.lagged_adjacency[np.ix_(idx, idx)]
-    if ds.counterfactual is not None:
-        arrays["cf_images"] = ds.counterfactual.images[...]
-        arrays["cf_labels"] = ds.counterfactual.labels[..., idx]
-        arrays["cf_noise"] = ds.counterfactual.noise[..., idx]
-        arrays["cf_intervention"] = np.array(json.dumps(ds.counterfactual.intervention,
-                                                        sort_keys=True))
-    with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a bare name
-        np.savez_compressed(f, **arrays)
 
 
 def _folders(ds: Dataset, names: list[str], tmp: Path, size: int,

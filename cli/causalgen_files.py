@@ -192,16 +192,19 @@ def graph(target: str, out: Path | None) -> None:
 @click.command(name="export")
 @click.argument("path", metavar="FILE.h5", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", default="causalvae-folders", show_default=True,
-              type=click.Choice(["causalvae-folders", "npz"]))
+              type=click.Choice(["causalvae-folders", "npz", "hf", "webdataset"]))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="Directory (causalvae-folders) or .npz file to write.")
+              help="Directory (causalvae-folders, hf, webdataset) or .npz file to write.")
 @click.option("--variables", metavar="A,B,...", help="Label columns, in order [all].")
 @click.option("--size", default=96, show_default=True, type=click.IntRange(16, 1024),
               help="Image size of causalvae-folders (the reference loaders expect 96).")
+@click.option("--shard-size", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="Samples per tar shard (webdataset).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 def export_command(path: Path, fmt: str, out: Path, variables: str | None, size: int,
-                   overwrite: bool) -> None:
-    """Export a dataset: CausalVAE's train/ and test/ PNG folders, or one .npz file."""
+                   shard_size: int, overwrite: bool) -> None:
+    """Export a dataset: CausalVAE's PNG folders, a dSprites-like .npz, a HuggingFace
+    `datasets` directory (hf) or webdataset tar shards."""
     from causalgen.export import export
     from causalgen.io import open_dataset
 
@@ -210,7 +213,7 @@ def export_command(path: Path, fmt: str, out: Path, variables: str | None, size:
         total = ds.n
     with progress_bar(total, f"{path} -> {out}") as update:
         written = export(path, out, fmt, variables=names, size=size, overwrite=overwrite,
-                         progress=update)
+                         progress=update, shard_size=shard_size)
     click.echo(f"wrote {written} ({total} samples, {fmt})")
 
 

@@ -110,12 +110,15 @@ def test_other_scenes_scale_onto_0_999(tmp_path: Path) -> None:
 def test_npz_export(pendulum_file: Path, tmp_path: Path) -> None:
     out = export(pendulum_file, tmp_path / "p.npz", "npz")
     with np.load(out, allow_pickle=False) as d, open_dataset(pendulum_file) as ds:
-        assert np.array_equal(d["images"], ds.images[...])
-        assert np.array_equal(d["labels"], ds.labels) and np.array_equal(d["noise"], ds.noise)
+        assert np.array_equal(d["imgs"], ds.images[...])  # dSprites' keys
+        assert np.array_equal(d["latents_values"], ds.labels)
+        assert np.array_equal(d["noise"], ds.noise)
         assert np.array_equal(d["split"], ds.split)
-        assert list(d["variable_names"]) == ds.variable_names
+        assert list(d["latents_names"]) == ds.variable_names
         assert np.array_equal(d["adjacency"], ds.adjacency)
-        assert str(d["scene"]) == "pendulum-v1" and "cf_images" in d.files
+        assert str(d["scene"]) == "pendulum-v1"
+        assert np.array_equal(d["cf_imgs"], ds.counterfactual.images[...])
+        assert np.array_equal(d["cf_latents_values"], ds.counterfactual.labels)
     assert not list(tmp_path.glob(".*partial"))
 
 

@@ -111,7 +111,7 @@ def test_custom_scene_generate_intervene_show_export_graph(tmp_path: Path,
                      "--variables", "ball_x,ball_size")
     assert code == 0
     with np.load(tmp_path / "s.npz") as d:
-        assert list(d["variable_names"]) == ["ball_x", "ball_size"]
+        assert list(d["latents_names"]) == ["ball_x", "ball_size"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

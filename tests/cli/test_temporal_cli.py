@@ -43,9 +43,9 @@ def test_scene_id_steps_info_show_export(tmp_path: Path) -> None:
     code, text = run("export", str(out), "--format", "npz", "--out", str(tmp_path / "x.npz"))
     assert code == 0, text
     with np.load(tmp_path / "x.npz") as z:
-        assert z["images"].shape == (6, 12, 24, 24, 3) and z["labels"].shape == (6, 12, 5)
+        assert z["imgs"].shape == (6, 12, 24, 24, 3) and z["latents_values"].shape == (6, 12, 5)
         assert z["intervened"].shape == (6, 12, 5) and int(z["steps"]) == 12
-        assert z["cf_labels"].shape == (6, 12, 5) and z["init"].shape == (6, 5)
+        assert z["cf_latents_values"].shape == (6, 12, 5) and z["init"].shape == (6, 5)
     code, text = run("export", str(out), "--out", str(tmp_path / "folders"))
     assert code == 2 and "--format npz" in text
 
