@@ -220,6 +220,7 @@ def generate(
         raise SpecError(f"--test-fraction must be in [0, 1), got {test_fraction}.")
     out = check_output_path(out, overwrite)
     kwargs = dict(scene_kwargs or {})
+    scene = scenes.resolve(scene)  # files record the versioned id, never "the latest"
     sc = scenes.make(scene, **kwargs)
     size = sc.default_size if size is None else int(size)
     sc.check_size(size)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from causalgen import scenes
-from causalgen.errors import CausalgenError
+from causalgen.bundled import bundled_spec, resolve_spec
+from causalgen.errors import CausalgenError, SceneNotFoundError
 from causalgen.generate import generate
 from causalgen.io import open_dataset
 from causalgen.scenes.files import load_spec
@@ -82,10 +83,18 @@ def _scene_and_scm(target: str) -> tuple[str, Any, dict[str, Any], str]:
     """(scene registry id, SCM, scene kwargs, short name) of a scene id or a spec file."""
     path = Path(target)
     if path.suffix == ".toml" or path.exists():
-        spec = load_spec(path)
+        spec = load_spec(resolve_spec(path))  # a file, or a bundled spec's name: chain.toml
         return spec.scene_id, spec.scm, spec.scene_kwargs, path.stem
-    scene = scenes.make(target)
-    return target, scene.default_scm(), {}, target.rsplit("-v", 1)[0]
+    try:
+        scene_id = scenes.resolve(target)  # "pendulum": the latest version, said in the log
+    except SceneNotFoundError:
+        bundled = bundled_spec(target)  # "chain": data/scenes/chain.toml
+        if bundled is None:
+            raise
+        spec = load_spec(bundled)
+        return spec.scene_id, spec.scm, spec.scene_kwargs, bundled.stem
+    scene = scenes.make(scene_id)
+    return scene_id, scene.default_scm(), {}, scene_id.rsplit("-v", 1)[0]
 
 
 def dataset_for_seed(cfg: ExperimentConfig, seed: int) -> Path:

@@ -50,10 +50,12 @@ from causalvae.models import build_model, get_model_class
 from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
 from causalvae.runtime import ProgressBar, autocast, graceful_sigint, setup_runtime
+from causalvae.tblog import RunLog, epoch_test_loss, log_epoch
 
 __all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train"]
 
 log = logging.getLogger(__name__)
+TEST_LOSS_MAX = 4096  # test samples in each epoch's test loss (a fixed subset: the first ones)
 
 # Settings a resumed run may change (the numerics stay bit-identical only if device, amp,
 # cpu_amp, threads and compile stay as they were); anything else is refused.
@@ -139,6 +141,7 @@ class Trainer:
             generator=torch.Generator().manual_seed(tc.seed))
         self.sync_every = 1 if self.device.type == "cpu" else 20
         self._stop_requested = False
+        self.tb = RunLog(self.run_dir if self.rt.is_main else None)  # no-op without tensorboard
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         """Adam over all parameters; a causal model's structure parameters (A, label mechanisms)
@@ -245,6 +248,7 @@ class Trainer:
             self._write_artefacts()
             return result
         finally:
+            self.tb.close()
             self.rt.close()
 
     def _run_epoch(self, epoch: int, skip: int, names: list[str], partial: list[float] | None,
@@ -285,8 +289,12 @@ class Trainer:
                **dict(zip(names, means, strict=True)),
                "images_per_s": float(totals[-1]) / max(elapsed, 1e-9),
                "lr": self.optimizer.param_groups[0]["lr"], "time": elapsed}
+        test_loss = self._test_loss()
+        if test_loss is not None:
+            row["test_loss"] = test_loss
         result.history.append(row)
         self._log_row(row)
+        self._log_epoch(row)
         if hasattr(self.model, "epoch_end"):
             self.model.epoch_end()
         if self.scheduler is not None:
@@ -318,6 +326,8 @@ class Trainer:
         sums[0] += len(stacked)
         sums[1:] += stacked.double().sum(0)
         result.step_losses += stacked[:, 0].tolist()
+        if self.tb.enabled:
+            self.tb.steps(result.global_step - len(stacked) + 1, names, stacked.tolist())
 
     def _diverged(self, epoch: int, step: int, terms: dict[str, float]) -> None:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in terms.items())
@@ -329,6 +339,12 @@ class Trainer:
             f"{kept}. Lower --lr, set grad_clip (--set grad_clip=1), or check the data")
 
     # -- checkpoints, metrics, artefacts ----------------------------------------------------
+    def _test_loss(self) -> float | None:
+        return epoch_test_loss(self, TEST_LOSS_MAX)
+
+    def _log_epoch(self, row: dict[str, Any]) -> None:
+        log_epoch(self, row)
+
     def _log_row(self, row: dict[str, Any]) -> None:
         if not self.rt.is_main:
             return

@@ -16,7 +16,7 @@ import click
 from causalgen import __version__
 from causalgen.errors import CausalgenError
 from cli.causalgen_files import FILE_COMMANDS
-from cli.common import progress_bar
+from cli.common import error_line, progress_bar
 
 EXIT_USER = 2
 
@@ -28,7 +28,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except CausalgenError as exc:
-            click.echo(f"{ctx.info_name}: error: {exc}", err=True)
+            click.echo(error_line("causalgen", str(exc)), err=True)
             ctx.exit(EXIT_USER)
         except KeyboardInterrupt:
             click.echo(f"{ctx.info_name}: interrupted; no output was left behind.", err=True)
@@ -247,21 +247,34 @@ _scene_command("collision-v1", "two balls on a track and their elastic collision
 @click.argument("spec_file", metavar="ID|SPEC.toml", type=click.Path(dir_okay=False, path_type=Path))
 @generation_options
 def scene(spec_file: Path, **kw: Any) -> None:
-    """Generate a registered scene (an id such as pendulum-dynamic-v1) or from a spec file (a
-    built-in scene with overrides, or a custom scene)."""
+    """Generate a registered scene (an id such as pendulum-dynamic-v1; unversioned: the latest),
+    from a spec file (a built-in scene with overrides, or a custom scene), or from a bundled
+    spec by name (`causalgen scene chain`; `causalgen specs` lists them)."""
     from causalgen import scenes
+    from causalgen.bundled import bundled_spec, resolve_spec
     from causalgen.scenes.files import load_spec
 
     if kw.pop("spec_path", None) is not None:
         raise click.BadParameter("give the spec as the argument, not also as --spec", param_hint="--spec")
+    if not spec_file.exists() and bundled_spec(str(spec_file)) is not None:
+        spec_file = resolve_spec(spec_file)  # a bundled spec's name: data/scenes/NAME.toml
     if not spec_file.exists() and spec_file.suffix != ".toml":  # a registered scene id
         scenes.entry(str(spec_file))  # an unknown id gets a "did you mean"
         _generate(str(spec_file), None, {}, **kw)
         return
-    loaded = load_spec(spec_file)
+    loaded = load_spec(resolve_spec(spec_file))
     if kw.get("out") is None and loaded.scene_kwargs:  # a custom scene: name the file after it
         kw["out"] = Path(f"{spec_file.stem}.h5")
     _generate(loaded.scene_id, loaded.scm, loaded.scene_kwargs, **kw)
+
+
+@main.command()
+def specs() -> None:
+    """List the bundled spec files, usable by name (`causalgen scene NAME`)."""
+    from causalgen.bundled import bundled_spec, spec_names
+
+    for name in spec_names():
+        click.echo(f"{name:<24} {bundled_spec(name)}")
 
 
 @main.command(name="list")

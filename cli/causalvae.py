@@ -19,15 +19,21 @@ from typing import Any, TypeVar
 import click
 
 from causalgen.errors import CausalgenError
+from causalvae import __version__
 from causalvae.errors import CausalvaeError
+from cli.common import error_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UserError(click.ClickException):
-    """A user mistake: printed as ``Error: ...`` and exit status 2 (like click's usage errors)."""
+    """A user mistake: printed as ``causalvae: error: ...`` (the style of both CLIs) and exit
+    status 2."""
 
     exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(error_line("causalvae", self.format_message()), err=True)
 
 
 def user_errors(func: F) -> F:
@@ -47,6 +53,7 @@ def user_errors(func: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="causalvae")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """Train CausalVAE (Yang et al., 2021) and its baselines on causalgen datasets."""

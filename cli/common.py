@@ -1,4 +1,5 @@
-"""Helpers shared by the causalgen and causalvae commands: output checks, progress, descriptions."""
+"""Helpers shared by the causalgen and causalvae commands: output checks, progress, descriptions,
+and the error style of both."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 import click
 
 from causalgen.errors import CausalgenError
+
+
+def error_line(prog: str, message: str) -> str:
+    """How both CLIs print a user mistake (then exit with status 2): ``PROG: error: MESSAGE``."""
+    return f"{prog}: error: {message}"
 
 
 @contextmanager

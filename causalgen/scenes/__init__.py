@@ -76,18 +76,36 @@ def list_scenes() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def entry(id: str) -> SceneEntry:
+def _version(sid: str) -> int:
+    stem, _, v = sid.rpartition("-v")
+    return int(v) if stem and v.isdigit() else -1
+
+
+_announced: set[str] = set()
+
+
+def resolve(id: str) -> str:
+    """The registered id of ``id``: ``id`` itself, or for an unversioned name (``pendulum``) the
+    latest version registered under it (``pendulum-v1``), said once per process in the log."""
     _load_plugins()
     if id in _REGISTRY:
-        return _REGISTRY[id]
-    versions = sorted(k for k in _REGISTRY if k.rsplit("-v", 1)[0] == id)
+        return id
+    versions = sorted((k for k in _REGISTRY if k.rpartition("-v")[0] == id and _version(k) >= 0),
+                      key=_version)
     if versions:
-        hint = f" (did you mean {versions[-1]!r}? scene ids carry a version)"
-    else:
-        hint = did_you_mean(id, _REGISTRY)
+        if id not in _announced:
+            _announced.add(id)
+            log.warning("scene %r: using %s, its latest version", id, versions[-1])
+        return versions[-1]
     raise SceneNotFoundError(
-        f"no scene {id!r}{hint}; registered scenes: {', '.join(sorted(_REGISTRY))}."
+        f"no scene {id!r}{did_you_mean(id, _REGISTRY)}; registered scenes: "
+        f"{', '.join(sorted(_REGISTRY))}."
     )
+
+
+def entry(id: str) -> SceneEntry:
+    """The registry entry of ``id`` (an unversioned name resolves to its latest version)."""
+    return _REGISTRY[resolve(id)]
 
 
 def make(id: str, **kwargs: Any) -> Scene:
@@ -124,4 +142,5 @@ register("collision-v1", "causalgen.scenes.collision:Collision",
 register("custom-v1", "causalgen.scenes.custom:CustomScene",
          "a scene defined by a TOML file or a Python dict (docs/scenes.md)")
 
-__all__ = ["Scene", "SceneEntry", "entry", "from_dataset", "list_scenes", "make", "register"]
+__all__ = ["Scene", "SceneEntry", "entry", "from_dataset", "list_scenes", "make", "register",
+           "resolve"]
