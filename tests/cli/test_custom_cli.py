@@ -76,7 +76,7 @@ def test_graph_outputs(tmp_path: Path) -> None:
     code, text = run("graph", str(ROOT / "data/scenes/collider-confounded.toml"), "--out",
                      str(tmp_path / "g.dot"))
     assert code == 0 and "season (latent)" in (tmp_path / "g.dot").read_text()
-    for args, message in ((["pendulum"], "did you mean 'pendulum-v1'"),
+    for args, message in ((["pendulm"], "did you mean 'pendulum-v1'"),  # (pendulum: the latest)
                           ([str(SUN), "--out", str(tmp_path / "g.jpg")], ".png, .pdf or .svg"),
                           ([str(tmp_path / "none.toml")], "no such spec file"),
                           (["pendulum-v1", "--out", str(tmp_path / "no/g.png")], "does not exist")):
