@@ -37,8 +37,9 @@ def test_every_scene_builds_samples_renders_deterministically(scene_id: str) -> 
 
 
 def test_unknown_scene_suggests() -> None:
+    assert scenes.make("pendulum").id == "pendulum-v1"  # unversioned: the latest version
     with pytest.raises(SceneNotFoundError, match="did you mean 'pendulum-v1'"):
-        scenes.make("pendulum")
+        scenes.make("pendulm")
     with pytest.raises(SceneNotFoundError, match="registered scenes"):
         scenes.make("pendelum-v1")
     with pytest.raises(SpecError, match="version"):
