@@ -111,6 +111,14 @@ def select_samples(ds: Any, n: int, seed: int, observational: bool) -> EvalBatch
 
 
 def _select(ds: Any, n: int, seed: int) -> EvalBatch:
+    """Observational test samples for the figures (interventions, recon); refuses a temporal
+    file as ``evaluate`` does (it raised an IndexError on the (N, T, V) targets)."""
+    if getattr(ds, "steps", None) is not None:
+        raise CausalvaeError(
+            f"{ds.path} holds sequences ({ds.steps} steps): a frame's counterfactual "
+            "depends on the previous steps, which this evaluation does not model yet; "
+            "evaluate on a still file of the same scene (generated without --steps)"
+        )
     return select_samples(ds, n, seed, observational=True)
 
 

@@ -59,3 +59,21 @@ def test_figures_of_a_non_run_directory_exit_2_and_write_nothing(tmp_path: Path)
     assert r.exit_code == 2, r.output
     assert "not a run directory" in r.output and "Traceback" not in r.output
     assert sorted(p.name for p in d.iterdir()) == ["foo.txt"]  # no figures/ left behind
+
+
+def test_intervene_and_figures_on_a_temporal_run_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "seq.h5"
+    r = CliRunner().invoke(causalgen_main, ["scene", "pendulum-dynamic-v1", "--steps", "3", "--n",
+                                            "16", "--size", "32", "--workers", "1", "--out",
+                                            str(data)])
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "run"
+    r = CliRunner().invoke(causalvae_main, ["train", str(data), "--epochs", "1", "--batch-size",
+                                            "16", "--image-size", "32", "--device", "cpu",
+                                            "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    for args in (["intervene", str(run), "--out", str(tmp_path / "g.png")], ["evaluate", str(run)],
+                 ["figures", str(run), "--only", "recon"]):
+        r = CliRunner().invoke(causalvae_main, args)
+        assert r.exit_code == 2 and "holds sequences" in r.output, (args, r.output, r.exception)
+    assert not (tmp_path / "g.png").exists()
