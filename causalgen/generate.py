@@ -5,7 +5,7 @@ Samples are made in blocks of :data:`BLOCK_SIZE`; block ``b`` draws from an RNG 
 shards. Worker processes sample, apply physics and render whole blocks; the parent writes them in
 order as they arrive, with at most ``2 * workers`` blocks in flight, so memory stays flat in N.
 The train/test split is a random subset of exactly ``round(test_fraction * N)`` samples drawn
-from its own stream of the seed.
+from its own stream of the seed, block by block (:mod:`causalgen.split`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from causalgen.blocks import (
     BLOCK_SIZE,
     Block,
     Job,
-    block_rng,
     encode_block,
     make_block,
     mix_interventions,
@@ -45,21 +44,11 @@ from causalgen.scm.environments import Environment, parse_environments, parse_in
 from causalgen.scm.environments import environment_sizes as environment_sizes_of
 from causalgen.scm.interventions import Do, Intervention, apply_all
 from causalgen.scm.spec import SCM, intervention_to_json
+from causalgen.split import MAX_SAMPLES, SplitPlan, split_membership
 
 log = logging.getLogger(__name__)
 
-SPLIT_STREAM = 2**32 - 1  # the split's RNG stream; blocks use streams 0, 1, 2, ...
 Progress = Callable[[int], None]
-
-
-def split_membership(seed: int, total: int, test_fraction: float) -> np.ndarray:
-    """uint8 (total,): 1 for the round(test_fraction * total) test samples, chosen at random."""
-    split = np.zeros(total, dtype=np.uint8)
-    n_test = round(test_fraction * total)
-    if n_test:
-        rng = block_rng(seed, SPLIT_STREAM)
-        split[rng.choice(total, n_test, replace=False)] = S.SPLIT_TEST
-    return split
 
 
 # -- worker processes --------------------------------------------------------------------------
@@ -211,6 +200,9 @@ def generate(
     """
     if n < 1:
         raise SpecError(f"--n must be at least 1, got {n}.")
+    if n > MAX_SAMPLES:
+        raise SpecError(f"--n {n} is above the limit of {MAX_SAMPLES} samples per dataset; "
+                        "generate several datasets with different seeds.")
     if not 0.0 <= intervention_mix <= 1.0:
         raise SpecError(f"--intervention-mix must be in [0, 1], got {intervention_mix}.")
     if intervention_mix and counterfactual:
@@ -305,7 +297,7 @@ def generate(
         attrs[S.ATTR_SHARD] = json.dumps({"index": k, "count": count, "start": start, "stop": stop})
         if stop <= start:
             raise SpecError(f"shard {k}/{count} of {n} samples would be empty; use fewer shards.")
-    split = split_membership(seed, n, test_fraction)[start:stop]
+    split = SplitPlan(seed, n, test_fraction, BLOCK_SIZE)  # drawn per block: memory flat in N
     workers = min(os.cpu_count() or 1, 8) if workers is None else max(1, int(workers))
     with ExitStack() as stack:
         if dask_scheduler is not None:  # connect before any file exists: a bad address writes nothing
@@ -321,7 +313,7 @@ def generate(
                 hidden_records, sort_keys=True)
         for blk in _blocks(job, block_ids, workers, chunk_rows(stop - start), compression, executor):
             lo = blk.start - start
-            writer.write(lo, blk.images, blk.labels, blk.noise, split[lo:lo + len(blk.labels)],
+            writer.write(lo, blk.images, blk.labels, blk.noise, split.rows(blk.start, len(blk.labels)),
                          blk.counterfactual, blk.intervened, blk.environment)
             if progress is not None:
                 progress(len(blk.labels))

@@ -59,12 +59,43 @@ def _check(shards: list[Dataset]) -> list[Dataset]:
             f"need each of shards 1..{count} exactly once; missing {missing or 'none'}, "
             f"repeated {dup or 'none'}."
         )
-    return sorted(shards, key=lambda d: d.shard["index"])  # type: ignore[index]
+    ordered = sorted(shards, key=lambda d: d.shard["index"])  # type: ignore[index]
+    _check_coverage(ordered)
+    return ordered
+
+
+def _check_coverage(shards: list[Dataset]) -> None:
+    """The shards' rows must tile 0..total exactly: each shard's [start, stop) follows the one
+    before, holds stop - start samples, and the last ends at the file's total (an edited shard
+    attribute must not yield a complete-looking file with rows of zeros)."""
+    total = shards[0].file.attrs.get(S.ATTR_TOTAL)
+    if not isinstance(total, (int, np.integer)) or isinstance(total, (bool, np.bool_)) or total < 1:
+        raise DatasetError(f"{shards[0].path} is damaged: its attribute {S.ATTR_TOTAL!r} is "
+                           f"{total!r}, not a positive sample count; regenerate the shard.")
+    cursor = 0
+    for d in shards:
+        start, stop = d.shard["start"], d.shard["stop"]  # type: ignore[index]
+        problem = None
+        if start != cursor:
+            problem = f"starts at row {start}, but the shards before it end at row {cursor}"
+        elif not start < stop <= total:
+            problem = f"claims rows {start}..{stop} of a {total}-sample dataset"
+        elif d.n != stop - start:
+            problem = f"claims rows {start}..{stop} but holds {d.n} samples"
+        if problem:
+            raise DatasetError(f"{d.path} (shard {d.shard['index']}/{d.shard['count']}) "  # type: ignore[index]
+                               f"{problem}; the shards do not cover 0..{total} exactly. "
+                               "Regenerate that shard with the same command.")
+        cursor = stop
+    if cursor != total:
+        raise DatasetError(f"the shards cover rows 0..{cursor} of {total}; regenerate the "
+                           "missing shards with the same command.")
 
 
 def _copy_images(src: h5py.Dataset, dst: h5py.Dataset, offset: int) -> None:
     chunk = src.chunks[0] if src.chunks else 0
-    if src.chunks and src.chunks == dst.chunks and offset % chunk == 0 and src.compression == dst.compression:
+    if (src.chunks and src.chunks == dst.chunks and offset % chunk == 0
+            and src.compression == dst.compression and src.fletcher32 == dst.fletcher32):
         for piece in src.iter_chunks():  # (N, ...) still or (N, T, ...) temporal chunks
             origin = tuple(sl.start for sl in piece)
             mask, data = src.id.read_direct_chunk(origin)

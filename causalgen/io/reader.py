@@ -9,6 +9,8 @@ A file that passes those checks but was damaged or edited by hand (an attribute 
 JSON, of the wrong type, a variable entry with unknown keys, an adjacency whose shape does not
 match the variables, datasets of inconsistent shapes) is refused with a :class:`DatasetError`
 naming the file, the attribute and the problem, never with a raw ``KeyError`` or ``ValueError``.
+Data damaged on disk (a chunk whose fletcher32 checksum fails, bytes that do not decompress) is
+refused when read, naming the dataset and its rows (:class:`CheckedDataset`), never a raw OSError.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from causalgen.errors import DatasetError
 from causalgen.io import schema as S
+from causalgen.io.checked import CheckedDataset
 
 _FIX = "regenerate the file with causalgen, or restore the attribute from an intact copy"
 _VARIABLE_KEYS = tuple(fld.name for fld in fields(S.VariableInfo))
@@ -222,17 +225,14 @@ def _read(g: h5py.Group, key: str, path: Path, shape: tuple[int, ...],
     d = _dataset(g, key, path, where)
     if d.shape != shape:
         raise _bad_shape(path, where + key, d.shape, str(shape))
-    try:
-        return d[...]
-    except (OSError, TypeError, ValueError) as exc:
-        raise _damaged_dataset(path, where + key, f"cannot be read ({exc})") from None
+    return CheckedDataset(d, path, where + key)[...]
 
 
 @dataclass
 class CounterfactualData:
     """The ``counterfactual/`` group: the same samples under ``intervention``."""
 
-    images: h5py.Dataset
+    images: CheckedDataset
     labels: np.ndarray
     noise: np.ndarray
     intervention: dict
@@ -289,7 +289,8 @@ class Dataset:
         self.variables = _variables(a)
         v = len(self.variables)
         self.adjacency: np.ndarray = _adjacency(a, v)
-        self.images: h5py.Dataset = _dataset(f, S.IMAGES, path)  # (N, H, W, 3) uint8, on disk
+        # (N, H, W, 3) uint8, on disk; reads of a damaged chunk raise DatasetError
+        self.images: CheckedDataset = CheckedDataset(_dataset(f, S.IMAGES, path), path, S.IMAGES)
         # Temporal files (a ``steps`` attribute) have a time axis: images (N, T, H, W, 3),
         # labels / noise / intervened (N, T, V); ``steps`` is None for still files.
         self.steps: int | None = a.integer(S.ATTR_STEPS) if S.ATTR_STEPS in f.attrs else None
@@ -343,7 +344,7 @@ class Dataset:
                     "is not; regenerate the file with causalgen."
                 )
             where = f"{S.COUNTERFACTUAL}/"
-            images = _dataset(g, S.IMAGES, path, where)
+            images = CheckedDataset(_dataset(g, S.IMAGES, path, where), path, where + S.IMAGES)
             if images.shape != self.images.shape:
                 raise _bad_shape(path, where + S.IMAGES, images.shape, str(self.images.shape))
             self.counterfactual = CounterfactualData(

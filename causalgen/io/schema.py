@@ -95,6 +95,9 @@ DEFAULT_COMPRESSION = "lzf"
 GZIP_LEVEL = 4
 IMAGES_PER_CHUNK = 32  # a chunk is a run of whole images: ~0.9 MB raw at 96x96x3
 FRAMES_PER_CHUNK = 64  # temporal: a chunk is (1, min(T, 64), H, W, 3), never two sequences
+ROWS_PER_CHUNK = 4096  # rows per chunk of labels, noise, split and intervened
+# Every dataset is written chunked with a fletcher32 checksum per chunk (HDF5's filter): a reader
+# detects a damaged chunk and names its rows. Files written before checksums read as before.
 
 MAX_ATTR_BYTES = 60_000  # the largest JSON attribute written (HDF5 compact attributes: < 64 KiB)
 

@@ -75,7 +75,7 @@ def encode_chunks(images: np.ndarray, rows: int, compression: str) -> EncodedChu
     with h5py.File(f"causalgen-{os.getpid()}-{next(_memfile)}", "w", driver="core",
                    backing_store=False) as f:
         d = f.create_dataset(S.IMAGES, shape=(padded, *images.shape[1:]), dtype=np.uint8,
-                             chunks=(rows, *images.shape[1:]), fillvalue=0,
+                             chunks=(rows, *images.shape[1:]), fillvalue=0, fletcher32=True,
                              **_compression_kwargs(compression))
         d[: len(images)] = images
         origin = (0,) * (images.ndim - 1)
@@ -135,16 +135,21 @@ class DatasetWriter:
             cf.attrs[S.ATTR_INTERVENTION] = json.dumps(dict(counterfactual), sort_keys=True)
             groups.append(cf)
         m = self._maxshape
+        rows = max(1, min(S.ROWS_PER_CHUNK, self.n))
+        # Every dataset is chunked with a fletcher32 checksum per chunk, so damage is detected on
+        # read (the reader names the rows) instead of being returned as data.
         for g in groups:
             g.create_dataset(S.IMAGES, shape=(self.n, *image_shape), dtype=np.uint8, chunks=chunk,
-                             maxshape=m((self.n, *image_shape)), **kw)
+                             maxshape=m((self.n, *image_shape)), fletcher32=True, **kw)
             for key in (S.LABELS, S.NOISE):
                 g.create_dataset(key, shape=(self.n, self.v), dtype=np.float32,
-                                 maxshape=m((self.n, self.v)))
-        f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8, maxshape=m((self.n,)))
+                                 maxshape=m((self.n, self.v)), chunks=(rows, self.v),
+                                 fletcher32=True)
+        f.create_dataset(S.SPLIT, shape=(self.n,), dtype=np.uint8, maxshape=m((self.n,)),
+                         chunks=(rows,), fletcher32=True)
         if intervened:
             f.create_dataset(self._intervened_key, shape=(self.n, self.v), dtype=np.uint8,
-                             maxshape=m((self.n, self.v)))
+                             maxshape=m((self.n, self.v)), chunks=(rows, self.v), fletcher32=True)
         f.attrs[S.ATTR_FORMAT] = S.FORMAT_NAME
         f.attrs[S.ATTR_SCHEMA_VERSION] = S.SCHEMA_VERSION
         f.attrs[S.ATTR_GENERATOR_VERSION] = __version__
