@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ __all__ = [
     "check_run_dir",
     "load_checkpoint",
     "load_run",
+    "load_weights",
+    "record_resumes",
+    "remove_stale_temporaries",
     "restore_rng",
     "resume_config",
     "save_checkpoint",
@@ -89,6 +93,24 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# key -> type every checkpoint holds (resuming needs all of them; loading a run the first five)
+REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "model": dict, "config": dict, "label_stats": dict, "variable_names": list, "epoch": int,
+    "optimizer": dict, "rng": dict, "global_step": int, "batch_in_epoch": int}
+
+
+def _reason(exc: BaseException) -> str:
+    """Why torch could not read a file, without torch's advice to turn ``weights_only`` off
+    (that would execute whatever the file holds)."""
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in text:
+        return ("it holds Python objects that a safe load refuses; causalvae checkpoints never "
+                "do, so it was not written by causalvae or has been tampered with. Do not load "
+                "it by other means unless you trust its source")
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"it is damaged or not a torch file: {first[:200]}"
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` onto the CPU; refuse foreign files."""
     path = Path(path)
@@ -97,13 +119,58 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a torn or foreign file
-        raise CheckpointError(f"{path} is not a readable causalvae checkpoint ({exc})") from None
+        raise CheckpointError(f"{path} is not a readable causalvae checkpoint: "
+                              f"{_reason(exc)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a causalvae checkpoint")
-    if int(state.get("version", 0)) > VERSION:
+    version = state.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
         raise CheckpointError(f"{path} was written by a newer causalvae (checkpoint version "
-                              f"{state['version']} > {VERSION}); upgrade causalvae")
+                              f"{version!r} > {VERSION}); upgrade causalvae")
+    bad = [f"{key!r}" for key, kind in REQUIRED_KEYS.items()
+           if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool)]
+    if bad:
+        raise CheckpointError(f"{path} is damaged: it lacks {', '.join(bad)} (or holds the wrong "
+                              "type there); train the run again or restore the checkpoint")
     return state
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, Any], path: Path | str,
+                 model_name: str) -> None:
+    """``model.load_state_dict(weights)``, with a clear error when the weights belong to another
+    model or configuration (missing, unexpected or mis-shaped tensors)."""
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, TypeError, ValueError, KeyError) as exc:
+        detail = str(exc).strip().splitlines()
+        missing = [line.strip()[:160] for line in detail if line.strip()][1:3]
+        raise CheckpointError(
+            f"{path}: its weights do not fit a {model_name} model with the run's config "
+            f"({'; '.join(missing) or type(exc).__name__}): the checkpoint belongs to another model "
+            "or configuration") from None
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete ``.checkpoint.pt.<pid>.tmp`` files left by processes that no longer run."""
+    removed = []
+    for tmp in run_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):
+        pid = tmp.name[len(CHECKPOINT_NAME) + 2:-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 @dataclass
@@ -127,7 +194,7 @@ def load_run(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
     state = load_checkpoint(ckpt)
     config = RunConfig.from_dict(state["config"], saved=True)
     model = build_model(config.train.model, config.model)
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], ckpt, config.train.model)
     model.to(device).eval()
     return LoadedRun(model=model, config=config,
                      label_stats=LabelStats.from_dict(state["label_stats"]),
@@ -137,12 +204,21 @@ def load_run(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
 
 # -- run directories ---------------------------------------------------------------------------
 def check_run_dir(out: Path, resume: bool) -> dict[str, Any] | None:
-    """The checkpoint to resume from (``resume``), or None for a fresh run; refuses conflicts."""
+    """The checkpoint to resume from (``resume``), or None for a fresh run; refuses conflicts.
+
+    Temporary checkpoint files of processes that died mid-write are removed first. A resumed
+    checkpoint must be of the model the run directory's ``config.json`` names: a checkpoint
+    copied in from another run is refused, not resumed as that other model.
+    """
+    if out.is_dir():
+        remove_stale_temporaries(out)
     ckpt = out / CHECKPOINT_NAME
     if resume:
         if not ckpt.exists():
             raise CheckpointError(f"--resume: no checkpoint at {ckpt}; nothing to resume")
-        return load_checkpoint(ckpt)
+        state = load_checkpoint(ckpt)
+        _check_same_model(out, state)
+        return state
     if ckpt.exists():
         state = load_checkpoint(ckpt)
         what = ("a finished run" if state.get("finished")
@@ -150,6 +226,23 @@ def check_run_dir(out: Path, resume: bool) -> dict[str, Any] | None:
         raise CheckpointError(f"{out} already holds {what}; pass --resume to continue it "
                               "(raise --epochs to train longer) or choose another --out")
     return None
+
+
+def _check_same_model(out: Path, state: dict[str, Any]) -> None:
+    saved = state["config"].get("train", {}).get("model") if isinstance(
+        state["config"].get("train"), dict) else None
+    config_file = out / "config.json"
+    if not config_file.is_file():
+        return
+    try:
+        recorded = json.loads(config_file.read_text()).get("train", {}).get("model")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return  # a damaged config.json: the checkpoint's own config is the truth
+    if isinstance(recorded, str) and isinstance(saved, str) and recorded != saved:
+        raise CheckpointError(
+            f"{out / CHECKPOINT_NAME} holds a {saved!r} run, but {config_file} says this run "
+            f"trains {recorded!r}: the checkpoint comes from another run. Restore this run's "
+            "checkpoint, or train afresh in another --out")
 
 
 def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[str]) -> RunConfig:
@@ -165,12 +258,49 @@ def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[st
     return config
 
 
+def record_resumes(out: Path, state: dict[str, Any] | None, config: RunConfig,
+                   resumable: Collection[str]) -> list[dict]:
+    """run.json's list of resumes, plus this one when it changed (``resumable``) settings of
+    the saved run, e.g. a lower lr after a divergence; [] for a fresh run."""
+    try:
+        old = json.loads((out / "run.json").read_text()).get("resumes", [])
+    except (OSError, ValueError, RecursionError, AttributeError):
+        old = []
+    old = old if isinstance(old, list) else []
+    if state is None:
+        return []
+    saved = state["config"].get("train", {})
+    new = config.to_dict()["train"]
+    changed = {k: [saved.get(k), v] for k, v in new.items()
+               if k in resumable and k != "out" and saved.get(k) != v}
+    if changed:
+        old.append({"epoch": int(state["epoch"]), "step": int(state["global_step"]),
+                    "changed": changed})
+    return old
+
+
 def trim_metrics(path: Path, epochs: int) -> None:
-    """Drop metric rows of epochs after the checkpoint (written before a crash)."""
-    if path.exists():
-        kept = [line for line in path.read_text().splitlines()
-                if line.strip() and json.loads(line)["epoch"] <= epochs]
-        path.write_text("".join(line + "\n" for line in kept))
+    """Drop metric rows of epochs after the checkpoint (written before a crash), and rows that
+    are not JSON objects with an integer epoch (a line torn by a kill, or edited): the
+    checkpoint, not the log, is the run's truth."""
+    if not path.exists():
+        return
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            row = None
+        epoch = row.get("epoch") if isinstance(row, dict) else None
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            dropped += 1
+        elif epoch <= epochs:
+            kept.append(line)
+    if dropped:
+        log.warning("%s: dropped %d damaged line(s) (not JSON rows with an epoch)", path, dropped)
+    path.write_text("".join(line + "\n" for line in kept))
 
 
 def check_resume_data(out: Path, data: Path) -> None:

@@ -36,6 +36,8 @@ from causalvae.checkpoint import (
     capture_rng,
     check_resume_data,
     check_run_dir,
+    load_weights,
+    record_resumes,
     restore_rng,
     resume_config,
     save_checkpoint,
@@ -45,7 +47,7 @@ from causalvae.checkpoint import (
 from causalvae.config import RunConfig
 from causalvae.data import CausalDataset, EpochBatchSampler, LabelStats, collate_batch
 from causalvae.data import to_model_input as _to_input
-from causalvae.errors import DataError, DivergenceError
+from causalvae.errors import CheckpointError, DataError, DivergenceError
 from causalvae.models import build_model, get_model_class
 from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
@@ -61,7 +63,10 @@ TEST_LOSS_MAX = 4096  # test samples in each epoch's test loss (a fixed subset: 
 # cpu_amp, threads and compile stay as they were); anything else is refused.
 RESUMABLE_KEYS = frozenset({"epochs", "device", "num_workers", "checkpoint_every", "threads",
                             "memory_budget_gb", "compile", "amp", "recon_images", "out",
-                            "tune_malloc", "cpu_amp", "data_on_device"})
+                            "tune_malloc", "cpu_amp", "data_on_device",
+                            # after a divergence: a lower lr / a gradient clip (recorded in
+                            # run.json under "resumes")
+                            "lr", "grad_clip"})
 
 
 @dataclass
@@ -159,6 +164,19 @@ class Trainer:
         except (RuntimeError, TypeError):
             return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
 
+    def _apply_new_lr(self, saved_lr: float) -> None:
+        """A resume may lower ``lr`` (after a divergence): the loaded optimiser and scheduler
+        hold the saved one, so the main group's rate (and its schedule) are rescaled."""
+        lr = self.config.train.lr
+        if lr == saved_lr or saved_lr <= 0:
+            return
+        group = self.optimizer.param_groups[0]
+        group["lr"] = group["lr"] * lr / saved_lr
+        group["initial_lr"] = lr
+        if self.scheduler is not None:
+            self.scheduler.base_lrs[0] = lr
+        log.info("resumed with lr %g (the run had %g)", lr, saved_lr)
+
     # -- one step --------------------------------------------------------------------------
     def _inputs(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """(x (B, 3, S, S), u (B, V), intervened (B, V)) on the device."""
@@ -221,10 +239,15 @@ class Trainer:
         epoch, skip, step = 0, 0, 0
         partial: list[float] | None = None
         if st is not None:
-            self.model.load_state_dict(st["model"])
-            self.optimizer.load_state_dict(st["optimizer"])
-            if self.scheduler is not None and st.get("scheduler"):
-                self.scheduler.load_state_dict(st["scheduler"])
+            load_weights(self.model, st["model"], self.run_dir or "the checkpoint", tc.model)
+            try:
+                self.optimizer.load_state_dict(st["optimizer"])
+                if self.scheduler is not None and st.get("scheduler"):
+                    self.scheduler.load_state_dict(st["scheduler"])
+            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+                raise CheckpointError(f"{self.run_dir}: the checkpoint's optimiser state does not "
+                                      f"fit this model ({exc}); train afresh") from None
+            self._apply_new_lr(float(st["config"].get("train", {}).get("lr", tc.lr)))
             restore_rng(st["rng"])
             epoch, skip, step = int(st["epoch"]), int(st["batch_in_epoch"]), int(st["global_step"])
             partial = st.get("partial")
@@ -336,7 +359,9 @@ class Trainer:
                 else "no checkpoint was written")
         raise DivergenceError(
             f"training diverged at epoch {epoch + 1}, step {step}: non-finite loss ({shown}); "
-            f"{kept}. Lower --lr, set grad_clip (--set grad_clip=1), or check the data")
+            f"{kept}. Lower --lr, set grad_clip (--set grad_clip=1), or check the data"
+            + ("; continue from that checkpoint with --resume --lr LOWER --set grad_clip=1"
+               if "is kept" in kept else ""))
 
     # -- checkpoints, metrics, artefacts ----------------------------------------------------
     def _test_loss(self) -> float | None:
@@ -421,6 +446,9 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
             (out / "metrics.jsonl").unlink(missing_ok=True)
         else:
             trim_metrics(out / "metrics.jsonl", int(state["epoch"]))
-        # where the data came from (or moved to), so `causalvae evaluate RUN_DIR` finds it
-        (out / "run.json").write_text(json.dumps({"data": str(Path(data_path).resolve())}) + "\n")
+        # where the data came from (or moved to), so `causalvae evaluate RUN_DIR` finds it;
+        # and each resume that changed a setting (lr, grad_clip, epochs, ...)
+        record = {"data": str(Path(data_path).resolve()),
+                  "resumes": record_resumes(out, state, config, RESUMABLE_KEYS)}
+        (out / "run.json").write_text(json.dumps(record) + "\n")
     return trainer.fit()

@@ -79,8 +79,11 @@ def load_adjacency(spec: str, n: int, dataset_adjacency: np.ndarray | None = Non
                 arr = np.asarray(json.loads(path.read_text()), np.float32)
             else:
                 arr = np.load(path, allow_pickle=False).astype(np.float32)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"a_init={spec!r}: cannot read an adjacency matrix ({exc})") from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"a_init={spec!r}: cannot read an adjacency matrix ({exc})") from None
+        except RecursionError:  # JSON nested thousands deep
+            raise ConfigError(f"a_init={spec!r}: the JSON is nested too deeply to be an (n, n) "
+                              "adjacency matrix") from None
     if arr.shape != (n, n):
         raise ConfigError(f"a_init={spec!r}: adjacency has shape {arr.shape}, expected ({n}, {n})")
     return arr

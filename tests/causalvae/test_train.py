@@ -150,8 +150,8 @@ def test_user_errors(tiny_h5, tiny_data, make_config, tmp_path) -> None:
     train(make_config("betavae", "epochs=1", out=out), tiny_h5)
     with pytest.raises(CheckpointError, match=r"already holds a finished run.*--resume"):
         train(make_config("betavae", "epochs=1", out=out), tiny_h5)
-    with pytest.raises(CheckpointError, match=r"cannot change train.lr"):
-        train(make_config("betavae", out=out), tiny_h5, resume=True, overrides=["lr=0.1"])
+    with pytest.raises(CheckpointError, match=r"cannot change train.batch_size"):
+        train(make_config("betavae", out=out), tiny_h5, resume=True, overrides=["batch_size=8"])
     with pytest.raises(CheckpointError, match="no checkpoint"):
         train(make_config("betavae", out=tmp_path / "none"), tiny_h5, resume=True)
     more = train(make_config("betavae", out=out), tiny_h5, resume=True, overrides=["epochs=2"])
