@@ -22,7 +22,9 @@ streamed with flat memory.
 
 All write to a temporary sibling and rename it into place when complete: an interrupted export
 leaves no output that looks finished. An existing non-empty output is refused without
-``overwrite``.
+``overwrite``; with it, a directory is swapped atomically (or, where the kernel cannot, an
+export killed between its two renames is repaired by the next one: ``--out`` never stays
+missing). Two exports to one ``--out`` at once: the second fails (:mod:`causalgen.io.safefs`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from causalgen import formats
 from causalgen.errors import DatasetError
 from causalgen.io import open_dataset
 from causalgen.io.reader import Dataset
+from causalgen.io.safefs import OutputClaim, remove_stale, swap_into_place
 from causalgen.scm.spec import did_you_mean
 
 FORMATS = ("causalvae-folders", "npz", "hf", "webdataset")
@@ -163,14 +166,7 @@ def _prepare(out: Path, overwrite: bool, directory: bool) -> Path:
 def _commit(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` into place, replacing ``out`` only now."""
     if out.is_dir():
-        old = out.with_name(f".{out.name}.{os.getpid()}.old")
-        os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+        swap_into_place(tmp, out)  # atomic where the kernel can; repaired on the next run else
     else:
         os.replace(tmp, out)
 
@@ -195,26 +191,30 @@ def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalva
         raise DatasetError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; "
                            f"formats: {', '.join(FORMATS)}.")
     out = Path(out)
+    directory = fmt != "npz"
     with open_dataset(path) as ds:
         names = _columns(ds, variables)
         if ds.steps is not None and fmt != "npz":
             raise DatasetError(f"{path} holds sequences ({ds.steps} steps); {fmt} holds still "
                                "images: export it with --format npz, which keeps the time axis.")
-        tmp = _prepare(out, overwrite, directory=fmt != "npz")
-        try:
-            idx = [ds.variable_names.index(n) for n in names]
-            if fmt == "npz":
-                formats.write_npz(ds, idx, tmp, progress)
-            elif fmt == "hf":
-                formats.write_hf(ds, idx, tmp, progress)
-            elif fmt == "webdataset":
-                formats.write_webdataset(ds, idx, tmp, progress, shard_size=shard_size)
-            else:
-                _folders(ds, names, tmp, size, progress)
-            _commit(tmp, out)
-        except BaseException:
-            _remove(tmp)
-            raise
+        _prepare(out, overwrite, directory)  # the user's mistakes first, before any claim
+        with OutputClaim(out):  # a second export to the same --out fails at once
+            remove_stale(out)  # an export killed mid-swap: its moved-aside --out goes back
+            tmp = _prepare(out, overwrite, directory)
+            try:
+                idx = [ds.variable_names.index(n) for n in names]
+                if fmt == "npz":
+                    formats.write_npz(ds, idx, tmp, progress)
+                elif fmt == "hf":
+                    formats.write_hf(ds, idx, tmp, progress)
+                elif fmt == "webdataset":
+                    formats.write_webdataset(ds, idx, tmp, progress, shard_size=shard_size)
+                else:
+                    _folders(ds, names, tmp, size, progress)
+                _commit(tmp, out)
+            except BaseException:
+                _remove(tmp)
+                raise
     return out
 
 

@@ -45,6 +45,7 @@ from causalgen.scm.environments import environment_sizes as environment_sizes_of
 from causalgen.scm.interventions import Do, Intervention, apply_all
 from causalgen.scm.spec import SCM, intervention_to_json
 from causalgen.split import MAX_SAMPLES, SplitPlan, split_membership
+from causalgen.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ Progress = Callable[[int], None]
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(job: Job, rows: int, compression: str) -> None:
+def _init_worker(job: Job, rows: int, compression: str, worker: bool = False) -> None:
+    if worker:
+        die_with_parent()  # a `kill -9` of the generation must not leave workers running
     _worker["job"], _worker["rows"], _worker["compression"] = job, rows, compression
     _worker["scene"], _worker["scm"] = job.build()
     _worker["envs"] = job.environment_scms(_worker["scm"])
@@ -101,7 +104,7 @@ def _blocks(job: Job, block_ids: range, workers: int, rows: int, compression: st
             yield _work(b)
         return
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
-                             initargs=(job, rows, compression)) as pool:
+                             initargs=(job, rows, compression, True)) as pool:
         yield from _in_order(lambda b: pool.submit(_work, b), block_ids, 2 * workers)
 
 

@@ -16,7 +16,7 @@ import click
 from causalgen import __version__
 from causalgen.errors import CausalgenError
 from cli.causalgen_files import FILE_COMMANDS
-from cli.common import error_line, progress_bar
+from cli.common import error_line, os_error_message, progress_bar
 
 EXIT_USER = 2
 
@@ -29,6 +29,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except CausalgenError as exc:
             click.echo(error_line("causalgen", str(exc)), err=True)
+            ctx.exit(EXIT_USER)
+        except OSError as exc:  # a full disk or a read-only place anywhere: one message
+            message = os_error_message(exc)
+            if message is None:
+                raise
+            click.echo(error_line("causalgen", message), err=True)
             ctx.exit(EXIT_USER)
         except KeyboardInterrupt:
             click.echo(f"{ctx.info_name}: interrupted; no output was left behind.", err=True)

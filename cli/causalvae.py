@@ -21,7 +21,7 @@ import click
 from causalgen.errors import CausalgenError
 from causalvae import __version__
 from causalvae.errors import CausalvaeError
-from cli.common import error_line
+from cli.common import error_line, os_error_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +45,11 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (CausalgenError, CausalvaeError) as exc:
             raise UserError(str(exc)) from None
+        except OSError as exc:  # a full disk or a read-only place: one message
+            message = os_error_message(exc)
+            if message is None:
+                raise
+            raise UserError(message) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from causalgen.errors import CausalgenError
+from causalgen.io.safefs import os_error
 
 
 def error_line(prog: str, message: str) -> str:
@@ -60,3 +61,9 @@ def check_figure(out: Path) -> None:
     if not out.parent.exists():
         raise CausalgenError(f"--out {out}: the directory {out.parent} does not exist.")
     pyplot()  # FigureError naming the install when the figures extra is missing
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """One clear message for a full disk or an unwritable place, or None (then it is a bug)."""
+    mapped = os_error(exc, exc.filename or "the output")
+    return None if mapped is None else str(mapped)

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from causalgen.io.writer import EncodedChunks, encode_chunks
+from causalgen.workers import die_with_parent
 
 BATCH = 64  # files per task: large enough to amortise the inter-process transfer
 
@@ -111,7 +112,7 @@ def decode_batches(paths: Sequence[str], size: int, crop: int | None = None,
         for s in starts:  # one process: h5py compresses on write, no encoding ahead
             yield decode_batch(paths[s:s + BATCH], s, size, crop)
         return
-    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=die_with_parent) as pool:
         pending: deque[Future[Batch]] = deque()
         try:
             for s in starts:

@@ -3,7 +3,9 @@
 :class:`DatasetWriter` allocates the datasets of schema v1 at their final size, takes blocks of
 samples in any order, and on a clean exit writes the ``complete`` attribute last and renames the
 file into place. On any exception, the temporary file is removed: a reader never sees a file that
-looks complete but is not. A process killed mid-way leaves only ``NAME.<pid>.partial``.
+looks complete but is not. A process killed mid-way leaves only ``NAME.<pid>.partial``, which the
+next writer of NAME removes. The writer holds an exclusive claim on the name while it writes (a
+second writer fails at once), and a full disk or an unwritable place is one DatasetError.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from causalgen import __version__
 from causalgen.errors import DatasetError
 from causalgen.io import schema as S
+from causalgen.io.safefs import OutputClaim, os_error, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +116,25 @@ class DatasetWriter:
         self._maxshape = (lambda shape: (None, *shape[1:])) if resizable else (lambda shape: None)
         self.v = len(variables)
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")
-        self._file = h5py.File(self._tmp, "w")
+        self._file: h5py.File | None = None
         # with hide_targets the per-sample targets live in the hidden/ group
         self._intervened_key = f"{S.HIDDEN}/{S.INTERVENED}" if hide_targets else S.INTERVENED
+        # An exclusive claim on the name for the whole write: a second writer fails at once.
+        self._claim: OutputClaim | None = None
         try:
+            self._claim = OutputClaim(self.path)
+            check_output_path(self.path, overwrite)  # again, now that the name is ours
+            remove_stale(self.path)  # NAME.<pid>.partial of writers that were killed
+            self._file = h5py.File(self._tmp, "w")
             self._create(image_shape, variables, attrs, compression, counterfactual, intervened)
             if environment:
                 self._file.create_dataset(S.ENVIRONMENT, shape=(self.n,), dtype=np.int32,
-                                          maxshape=self._maxshape((self.n,)))
+                                          maxshape=self._maxshape((self.n,)),
+                                          chunks=(max(1, min(S.ROWS_PER_CHUNK, self.n)),),
+                                          fletcher32=True)
+        except OSError as exc:
+            self._abort()
+            raise os_error(exc, self.path) or exc from None
         except BaseException:
             self._abort()
             raise
@@ -174,6 +188,14 @@ class DatasetWriter:
         Images come as an array, or as chunks from :func:`encode_chunks` when ``start`` is
         chunk-aligned (the generation driver's blocks always are).
         """
+        try:
+            self._write(start, images, labels, noise, split, counterfactual, intervened,
+                        environment)
+        except OSError as exc:  # a full disk; the caller's `with` removes the partial file
+            raise os_error(exc, self.path) or exc from None
+
+    def _write(self, start, images, labels, noise, split, counterfactual, intervened,
+               environment) -> None:
         stop = start + len(labels)
         f = self._file
         groups = [(f, images, labels, noise)]
@@ -221,17 +243,28 @@ class DatasetWriter:
 
     def commit(self) -> Path:
         """Mark complete (the last attribute written), close, and rename into place."""
-        self._file.attrs[S.ATTR_COMPLETE] = True
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        try:
+            self._file.attrs[S.ATTR_COMPLETE] = True
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self._abort()
+            raise os_error(exc, self.path) or exc from None
+        if self._claim is not None:
+            self._claim.release()
         log.info("wrote %s", self.path)
         return self.path
 
     def _abort(self) -> None:
         try:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
+        except OSError:
+            pass  # a full disk may fail the close too; the file is removed either way
         finally:
             self._tmp.unlink(missing_ok=True)
+            if self._claim is not None:
+                self._claim.release()
 
     def __enter__(self) -> DatasetWriter:
         return self
