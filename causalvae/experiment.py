@@ -207,44 +207,30 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
     out.mkdir(parents=True, exist_ok=True)
     (out / "experiment.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     rows: list[dict[str, Any]] = []
-    for seed in range(cfg.seeds):
-        t0 = time.perf_counter()
-        data = dataset_for_seed(cfg, seed)
-        data_s = time.perf_counter() - t0
-        for model in cfg.models:
-            run_dir = out / "runs" / model / f"seed{seed}"
-            if model in BASELINES:  # label-only: discovery on the train labels, no training
-                if on_run:
-                    on_run(f"baseline {model} seed {seed}")
-                ev = run_baseline(model, data, run_dir, settings_for(model, cfg.overrides, seed))
-                rows.append({"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
-                             **run_summary(ev), "timing": {"discovery_s": ev["discovery_s"]}})
-                continue
-            config = run_config(cfg, model, seed, run_dir)
-            state = _run_state(run_dir, config, data)
-            t1 = time.perf_counter()
-            if state != "finished":
-                if on_run:
-                    on_run(f"train {model} seed {seed} ({state})")
-                train(config, data, resume=state == "interrupted")
-            train_s = time.perf_counter() - t1
-            t2 = time.perf_counter()
-            ev_path = run_dir / EVALUATION_NAME
-            ev = json.loads(ev_path.read_text()) if ev_path.exists() else {}
-            # an evaluation made by another version of the metrics is redone
-            if state != "finished" or ev.get("evaluation_version") != EVALUATION_VERSION:
-                if on_run:
-                    on_run(f"evaluate {model} seed {seed}")
-                ev = evaluate(run_dir, data, n_eval=cfg.n_eval, n_cf=cfg.n_cf, seed=seed,
-                              device="cpu")
-            timing = {"data_s": data_s, "train_s": train_s, "eval_s": time.perf_counter() - t2}
-            timing_path = run_dir / "timing.json"
-            if state != "finished" or not timing_path.exists():
-                timing_path.write_text(json.dumps(timing) + "\n")
-            rows.append({"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
-                         **run_summary(ev), "timing": json.loads(timing_path.read_text())})
-    report = aggregate(asdict(cfg), rows, argv)
-    report["figures"] = _figures(out, report)
+    try:
+        for seed in range(cfg.seeds):
+            t0 = time.perf_counter()
+            data = dataset_for_seed(cfg, seed)
+            data_s = time.perf_counter() - t0
+            for model in cfg.models:
+                row = _one_run(cfg, model, seed, out, data, data_s, on_run)
+                rows.append(row)
+                if not row["complete"]:  # Ctrl-C in training: its checkpoint is saved
+                    raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        # Stop here: report what is done, marking the runs that are not, and let the caller
+        # exit as interrupted. A rerun of the same command resumes from the checkpoints.
+        done = {(r["model"], r["seed"]) for r in rows}
+        rows += [{"model": m, "seed": s, "run": str(out / "runs" / m / f"seed{s}"),
+                  "complete": False, "epochs_done": _epochs_done(out / "runs" / m / f"seed{s}")}
+                 for s in range(cfg.seeds) for m in cfg.models if (m, s) not in done]
+    report = aggregate(asdict(cfg), [r for r in rows if r["complete"]], argv)
+    report["runs"] = rows
+    report["incomplete"] = [{"model": r["model"], "seed": r["seed"],
+                             "epochs_done": r.get("epochs_done", 0), "epochs": cfg.epochs}
+                            for r in rows if not r["complete"]]
+    # figures read every run's metrics: drawn once the experiment is complete
+    report["figures"] = None if report["incomplete"] else _figures(out, report)
     write_report(out, report)
     return report
 
@@ -261,3 +247,49 @@ def _figures(out: Path, report: dict[str, Any]) -> dict[str, Any] | None:
     from causalvae.figures.run import write_experiment_figures
 
     return write_experiment_figures(out, report)
+
+
+def _epochs_done(run_dir: Path) -> int:
+    """Completed epochs of a run directory's checkpoint (0 without one)."""
+    try:
+        return int(load_checkpoint(run_dir / CHECKPOINT_NAME)["epoch"])
+    except CausalvaeError:
+        return 0
+
+
+def _one_run(cfg: ExperimentConfig, model: str, seed: int, out: Path, data: Path, data_s: float,
+             on_run: Callable[[str], None] | None) -> dict[str, Any]:
+    """Train (or resume) and evaluate one (model, seed) run; its row of the report."""
+    run_dir = out / "runs" / model / f"seed{seed}"
+    if model in BASELINES:  # label-only: discovery on the train labels, no training
+        if on_run:
+            on_run(f"baseline {model} seed {seed}")
+        ev = run_baseline(model, data, run_dir, settings_for(model, cfg.overrides, seed))
+        return {"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
+                "complete": True, **run_summary(ev), "timing": {"discovery_s": ev["discovery_s"]}}
+    config = run_config(cfg, model, seed, run_dir)
+    state = _run_state(run_dir, config, data)
+    t1 = time.perf_counter()
+    if state != "finished":
+        if on_run:
+            on_run(f"train {model} seed {seed} ({state})")
+        result = train(config, data, resume=state == "interrupted")
+        if result.interrupted:
+            return {"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
+                    "complete": False, "epochs_done": result.epochs}
+    train_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    ev_path = run_dir / EVALUATION_NAME
+    ev = json.loads(ev_path.read_text()) if ev_path.exists() else {}
+    # an evaluation made by another version of the metrics is redone
+    if state != "finished" or ev.get("evaluation_version") != EVALUATION_VERSION:
+        if on_run:
+            on_run(f"evaluate {model} seed {seed}")
+        ev = evaluate(run_dir, data, n_eval=cfg.n_eval, n_cf=cfg.n_cf, seed=seed,
+                      device="cpu")
+    timing = {"data_s": data_s, "train_s": train_s, "eval_s": time.perf_counter() - t2}
+    timing_path = run_dir / "timing.json"
+    if state != "finished" or not timing_path.exists():
+        timing_path.write_text(json.dumps(timing) + "\n")
+    return {"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
+            "complete": True, **run_summary(ev), "timing": json.loads(timing_path.read_text())}

@@ -165,6 +165,12 @@ def markdown_report(report: dict[str, Any]) -> str:
         "",
         *markdown_table(report["models"], main_columns()),
     ]
+    incomplete = report.get("incomplete") or []
+    if incomplete:  # an experiment stopped by Ctrl-C: say so before any figure is read
+        lines[2:2] = ["**Incomplete (interrupted): the table covers finished runs only.** "
+                      "Rerun the same command to resume. Not finished: " + ", ".join(
+                          f"{r['model']} seed {r['seed']} ({r['epochs_done']}/{r['epochs']} "
+                          "epochs)" for r in incomplete) + ".", ""]
     figures = report.get("figures") or {}
     if figures.get("summary"):
         lines += ["", f"![Summary: SHD, MIC, MCC and counterfactual error per model, mean and "

@@ -378,6 +378,8 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
     report = run_experiment(cfg, argv=["causalvae", *sys.argv[1:]],
                             on_run=lambda msg: click.echo(msg, err=True))
     for model, s in report["models"].items():
+        if "mic" not in s:  # no finished run of this model (interrupted)
+            continue
         shd = s.get("shd")
         shd_text = "-" if not shd else f"{shd['mean']:.2f} (SHD 0 in {s['seeds_shd0']}/{seeds})"
         cpdag = s.get("shd_cpdag")
@@ -389,6 +391,10 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
     for note in report.get("notes", []):
         click.echo(note)
     click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+    if report.get("incomplete"):
+        click.echo(f"interrupted: {len(report['incomplete'])} run(s) not finished (marked in "
+                   "the report); rerun the same command to resume", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
