@@ -57,6 +57,20 @@ def expression(rnd: random.Random, names: list[str], depth: int = 0) -> str:
                        "-" * 500 + "1", "not " * 300 + "1", "a" * 5000])
 
 
+def mild_expression(rnd: random.Random, names: list[str]) -> str:
+    """A valid expression whose values may still be extreme (overflow, nan, huge sizes)."""
+    a = rnd.choice(names) if names else "1"
+    b = rnd.choice(names) if names else "2"
+    return rnd.choice([
+        f"{a} * {rnd.choice([1, 10, 1e6, 1e308, -1])} + {rnd.randint(0, 40)}",
+        f"clip({a} * 40, 0, 64)", f"{a} ** {rnd.choice([0.5, 2, 30, 100])}",
+        f"exp({a} * {rnd.choice([1, 800])})", f"log({a} - {b})", f"{a} / ({b} - {b})",
+        f"where({a} > 0.5, {b}, 1e9)", f"sin({a}) * 20 + 32", f"max({a}, {b}) * 30",
+        "**".join([a] * rnd.randint(2, 30)), f"{a} if {b} < 0.5 else -{a}",
+        f"sqrt({a}) * 16 + 8",
+    ])
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -86,10 +100,10 @@ REQUIRED_KEYS = {"circle": ["x", "y", "radius"], "ellipse": ["x", "y", "rx", "ry
 def custom_spec(rnd: random.Random) -> str:
     """A custom scene: variables, shapes and text near and beyond the documented limits.
 
-    Half are "sane" (valid kinds with their required keys, valid noises): those reach sampling
+    Most (60 %) are "sane" (valid kinds with their required keys, valid noises): those reach sampling
     and rendering, where hostile expressions and sizes cost time and memory.
     """
-    sane = rnd.random() < 0.5
+    sane = rnd.random() < 0.6
     n_vars = rnd.choice([1, 2, 3, 5] if sane else [1, 2, 20, 199, 201, 400])
     names = [f"v{i}" for i in range(n_vars)]
     if rnd.random() < 0.1:
@@ -100,7 +114,8 @@ def custom_spec(rnd: random.Random) -> str:
         lines.append(f"[variables.{_quote(name)}]")
         lines.append(f"noise = {_quote(rnd.choice(DISTRIBUTIONS[:2] if sane else DISTRIBUTIONS))}")
         if i and rnd.random() < 0.5:
-            lines.append(f"mechanism = {_quote(expression(rnd, [*names[:i], 'noise']))}")
+            make = mild_expression if sane and rnd.random() < 0.8 else expression
+            lines.append(f"mechanism = {_quote(make(rnd, [*names[:i], 'noise']))}")
         if not sane and rnd.random() < 0.7:
             low = rnd.choice([0, -1e308, 1, "nan", "inf"])
             lines.append(f"low = {low}\nhigh = {rnd.choice([1, 100, 1e308, 0])}")
@@ -108,11 +123,13 @@ def custom_spec(rnd: random.Random) -> str:
     for _ in range(n_shapes):
         kind = rnd.choice(list(REQUIRED_KEYS) if sane else KINDS)
         lines.append(f"[[shapes]]\nkind = {_quote(kind)}")
-        keys = (REQUIRED_KEYS[kind] + rnd.sample(["angle", "opacity"], rnd.randint(0, 2))
+        optional = ["opacity"] if kind in ("circle", "line") else ["angle", "opacity"]
+        keys = (REQUIRED_KEYS[kind] + rnd.sample(optional, rnd.randint(0, len(optional)))
                 if sane else rnd.sample(GEOMETRY, rnd.randint(2, 6)))
         for key in keys:
+            make = mild_expression if sane and rnd.random() < 0.8 else expression
             value = (rnd.choice([0, 1, 10, 1e9, -1e9, 1e308])
-                     if rnd.random() < 0.4 else _quote(expression(rnd, names)))
+                     if rnd.random() < 0.4 else _quote(make(rnd, names)))
             lines.append(f"{key} = {value}")
         if kind == "text":
             lines.append(f"text = {_quote(rnd.choice(['W', 'x' * 200, 'x' * 201, 'é']))}")
@@ -122,7 +139,8 @@ def custom_spec(rnd: random.Random) -> str:
             k = rnd.choice([3, 50, 1000] if sane else [2, 3, 1000, 1001])
             lines.append("points = [" + ", ".join(f"[{i % 7}, {i % 5}]" for i in range(k)) + "]")
         if rnd.random() < 0.3:
-            lines.append(f"fill = {_quote(rnd.choice(['red', 'hsv(v0, 1, 1)', '#zzz', 'rgb(']))}")
+            fills = ["red", f"hsv({names[0]} * 360, 1, 1)"] + ([] if sane else ["#zzz", "rgb("])
+            lines.append(f"fill = {_quote(rnd.choice(fills))}")
     return "\n".join(lines) + "\n"
 
 
@@ -160,11 +178,11 @@ def damaged_bundled(rnd: random.Random) -> bytes:
 def hostile_spec(rnd: random.Random) -> bytes:
     """One random hostile spec file, as bytes."""
     kind = rnd.random()
-    if kind < 0.3:
+    if kind < 0.25:
         return scene_spec(rnd).encode("utf-8", errors="surrogatepass")
-    if kind < 0.65:
+    if kind < 0.75:
         return custom_spec(rnd).encode("utf-8", errors="surrogatepass")
-    if kind < 0.8:
+    if kind < 0.85:
         return raw_hostile(rnd)
     return damaged_bundled(rnd)
 
