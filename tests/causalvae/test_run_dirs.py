@@ -132,3 +132,20 @@ def test_a_deeply_nested_a_init_json_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_adjacency(str(path), 2)
     np.testing.assert_array_equal(load_adjacency("zero", 2), np.zeros((2, 2)))
+
+
+def test_the_cli_gives_one_message_for_a_tampered_checkpoint(
+        runs: dict[str, Path], tiny_h5: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.causalvae import main
+
+    run = _copy(runs["betavae"], tmp_path / "run")
+    with open(run / CHECKPOINT_NAME, "wb") as fh:
+        pickle.dump({"format": "causalvae-checkpoint", "x": _Payload()}, fh)
+    for args in (["train", str(tiny_h5), "--out", str(run), "--resume"],
+                 ["evaluate", str(run), "--data", str(tiny_h5)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "safe load refuses" in result.output
+        assert "Traceback" not in result.output and "weights_only" not in result.output
