@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from causalgen.io.safefs import pid_alive
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.data import CausalDataset, LabelStats
 from causalvae.errors import CheckpointError
@@ -155,22 +156,10 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     removed = []
     for tmp in run_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):
         pid = tmp.name[len(CHECKPOINT_NAME) + 2:-len(".tmp")]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
 
 
 @dataclass
