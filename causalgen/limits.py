@@ -13,6 +13,7 @@ MAX_SPEC_BYTES = 1_000_000  # a spec file (TOML); the bundled ones are under 5 K
 MAX_TOML_NESTING = 32  # nested arrays / inline tables inside one TOML value
 MAX_VARIABLES = 200  # variables of one SCM
 MAX_SHAPES = 500  # shapes of one custom scene
-MAX_TEXT_PIXELS = 2**22  # one text's box (supersampled), and at most 4 canvases: larger is drawn smaller
+MAX_TEXT_SHAPES = 64  # text shapes of one custom scene (each may cost a canvas-sized mask)
+MAX_TEXT_PIXELS = 2**22  # one text box (supersampled; also <= the canvas): larger is drawn smaller
 
-__all__ = ["MAX_SHAPES", "MAX_SPEC_BYTES", "MAX_TEXT_PIXELS", "MAX_TOML_NESTING", "MAX_VARIABLES"]
+__all__ = ["MAX_SHAPES", "MAX_SPEC_BYTES", "MAX_TEXT_PIXELS", "MAX_TEXT_SHAPES", "MAX_TOML_NESTING", "MAX_VARIABLES"]

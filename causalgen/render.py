@@ -227,9 +227,9 @@ class Canvas:
         f = font(font_px)
         # Pillow renders the whole text on one mask first (and refuses a huge one as a
         # decompression bomb), and turning the mask costs ~1 s per megapixel: text whose box
-        # exceeds four canvases (at most MAX_TEXT_PIXELS) is drawn at the largest size that fits,
-        # so a text shape's cost is bounded whatever its length and size.
-        budget = min(MAX_TEXT_PIXELS, 4 * (self.size * self.ss) ** 2)
+        # exceeds the canvas's area (at most MAX_TEXT_PIXELS) is drawn at the largest size that
+        # fits, so a text shape's cost is bounded whatever its length and size.
+        budget = min(MAX_TEXT_PIXELS, (self.size * self.ss) ** 2)
         left, top, right, bottom = f.getbbox(text)
         area = max(1.0, float(right - left)) * max(1.0, float(bottom - top))
         if area > budget:

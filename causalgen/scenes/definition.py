@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from causalgen.errors import ExpressionError, SpecError
-from causalgen.limits import MAX_SHAPES, MAX_VARIABLES
+from causalgen.limits import MAX_SHAPES, MAX_TEXT_SHAPES, MAX_VARIABLES
 from causalgen.scenes.colors import RGB
 from causalgen.scenes.lighting import GroundSpec, LightSpec, ShadowCaster, ShadowFunction
 from causalgen.scenes.shapes import KINDS, REQUIRED, Shape, Value, keys_of
@@ -215,6 +215,9 @@ class _Parser(TableReader):
             raise self.fail([], "a custom scene needs at least one [[shapes]] table.")
         if len(raw) > MAX_SHAPES:
             raise self.fail(["shapes"], f"{len(raw)} shapes; the limit is {MAX_SHAPES}.")
+        texts = sum(1 for t in raw if t.get("kind") == "text")
+        if texts > MAX_TEXT_SHAPES:  # each costs up to a canvas of glyph mask to draw and turn
+            raise self.fail(["shapes"], f"{texts} text shapes; the limit is {MAX_TEXT_SHAPES}.")
         shapes: list[Shape] = []
         for i, table in enumerate(raw):
             shape = self.shape(i, table)

@@ -19,7 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from causalgen.errors import ExpressionError, SpecError
-from causalgen.limits import MAX_SHAPES, MAX_SPEC_BYTES, MAX_TOML_NESTING, MAX_VARIABLES
+from causalgen.limits import (
+    MAX_SHAPES,
+    MAX_SPEC_BYTES,
+    MAX_TEXT_SHAPES,
+    MAX_TOML_NESTING,
+    MAX_VARIABLES,
+)
 from causalgen.scenes.files import load_spec
 from causalgen.scm.expr import MAX_DEPTH, compile_expression
 from causalgen.scm.spec import SCM
@@ -103,6 +109,18 @@ def test_the_shape_limit_is_a_clear_error(tmp_path: Path) -> None:
     path = _write(tmp_path, _variables(1) + CIRCLE * (MAX_SHAPES + 1))
     with pytest.raises(SpecError, match=f"{MAX_SHAPES + 1} shapes; the limit is {MAX_SHAPES}"):
         load_spec(path)
+
+
+def test_text_shapes_are_limited_and_the_largest_allowed_scene_renders_quickly(
+        tmp_path: Path) -> None:
+    text = ('[[shapes]]\nkind = "text"\ntext = "' + "W" * 200 + '"\nx = 8\ny = 8\n'
+            'font_size = 2000\nangle = "v0 * 90 + 1"\nopacity = 0.5\n')
+    with pytest.raises(SpecError, match=f"{MAX_TEXT_SHAPES + 1} text shapes; the limit is"):
+        load_spec(_write(tmp_path, _variables(1) + text * (MAX_TEXT_SHAPES + 1)))
+    spec = load_spec(_write(tmp_path, "size = 16\n" + _variables(1) + text * MAX_TEXT_SHAPES))
+    t0 = time.perf_counter()
+    assert run_spec(spec.path, tmp_path / "out.h5", n=1) == "ok"  # + the 1-sample dry run
+    assert time.perf_counter() - t0 < 20
 
 
 @pytest.mark.parametrize(("name", "normal"), [("ﬁ", "fi"), ("ℌ", "H"), ("e\u0301", "é")])
