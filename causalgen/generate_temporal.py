@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from causalgen import scenes
+from causalgen.blocks import block_rng
 from causalgen.errors import SpecError
-from causalgen.generate import Progress, _context, block_rng, shard_range, split_membership
+from causalgen.generate import Progress, _context, shard_range, split_membership
 from causalgen.io import schema as S
 from causalgen.io.temporal import EncodedFrames, TemporalWriter, encode_frames, frames_per_chunk
 from causalgen.io.writer import check_output_path
@@ -42,6 +43,7 @@ from causalgen.scm.temporal import (
     intervention_targets,
     sample_sequences,
 )
+from causalgen.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,9 @@ def make_sequence_block(job: TemporalJob, scene: Scene, scm: SCM, b: int) -> Seq
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(job: TemporalJob) -> None:
+def _init_worker(job: TemporalJob, worker: bool = False) -> None:
+    if worker:
+        die_with_parent()  # a `kill -9` of the generation must not leave workers running
     _worker["job"] = job
     _worker["scene"], _worker["scm"] = job.build()
 
@@ -154,7 +158,7 @@ def _blocks(job: TemporalJob, block_ids: range, workers: int) -> Iterator[Sequen
             yield _work(b)
         return
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
-                             initargs=(job,)) as pool:
+                             initargs=(job, True)) as pool:
         pending: deque[Future[SequenceBlock]] = deque()
         try:
             for b in block_ids:

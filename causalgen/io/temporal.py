@@ -44,7 +44,7 @@ def encode_frames(frames: np.ndarray, t0: int, chunk_frames: int,
                    backing_store=False) as h:
         d = h.create_dataset(S.IMAGES, shape=(b, chunk_frames, *frames.shape[2:]),
                              dtype=np.uint8, chunks=(1, chunk_frames, *frames.shape[2:]),
-                             fillvalue=0, **_compression_kwargs(compression))
+                             fillvalue=0, fletcher32=True, **_compression_kwargs(compression))
         d[:, :w] = frames
         origin = (0,) * (frames.ndim - 2)
         return [(i, t0, *d.id.read_direct_chunk((i, 0, *origin))) for i in range(b)]
@@ -65,20 +65,24 @@ class TemporalWriter(DatasetWriter):
         f, t, v = self._file, self.steps, self.v
         kw = _compression_kwargs(compression)
         chunk = (1, frames_per_chunk(t), *image_shape)
+        rows = (max(1, min(self.n, S.ROWS_PER_CHUNK // t or 1)), t, v)
         groups = [f] + ([f[S.COUNTERFACTUAL]] if counterfactual is not None else [])
         for g in groups:  # replace the still datasets by their temporal shapes
             for key in (S.IMAGES, S.LABELS, S.NOISE):
                 del g[key]
             g.create_dataset(S.IMAGES, shape=(self.n, t, *image_shape), dtype=np.uint8,
-                             chunks=chunk, **kw)
-            g.create_dataset(S.LABELS, shape=(self.n, t, v), dtype=np.float32)
-            g.create_dataset(S.NOISE, shape=(self.n, t, v), dtype=np.float32)
+                             chunks=chunk, fletcher32=True, **kw)
+            for key in (S.LABELS, S.NOISE):  # chunked with checksums, like every dataset
+                g.create_dataset(key, shape=(self.n, t, v), dtype=np.float32, chunks=rows,
+                                 fletcher32=True)
         if intervened:
             del f[self._intervened_key]
             f.create_dataset(self._intervened_key, shape=(self.n, t, v), dtype=np.uint8,
-                             chunks=(max(1, min(self.n, 64)), t, v), compression="gzip")
+                             chunks=(max(1, min(self.n, 64)), t, v), compression="gzip",
+                             fletcher32=True)
         if self._with_init:
-            f.create_dataset(S.INIT, shape=(self.n, v), dtype=np.float32)
+            f.create_dataset(S.INIT, shape=(self.n, v), dtype=np.float32,
+                             chunks=(max(1, min(self.n, S.ROWS_PER_CHUNK)), v), fletcher32=True)
         f.attrs[S.ATTR_STEPS] = t
 
     def write_sequences(self, start: int, images: EncodedFrames, labels: np.ndarray,
