@@ -193,3 +193,18 @@ def test_the_block_wise_split_is_uniform() -> None:
     rate = hits / 100
     assert abs(rate.mean() - 0.3) < 1e-9
     assert np.abs(rate.reshape(-1, 100).mean(1) - 0.3).max() < 0.03  # no block favoured
+
+
+def test_temporal_files_carry_checksums_and_name_damaged_sequences(tmp_path: Path) -> None:
+    from causalgen.generate_temporal import generate_sequences
+
+    path = generate_sequences("pendulum-dynamic-v1", tmp_path / "t.h5", n=6, steps=4, seed=1,
+                              size=16, workers=1, intervention_rate=0.5)
+    with h5py.File(path, "r") as f:
+        datasets: list[h5py.Dataset] = []
+        f.visititems(lambda _, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) else None)
+        assert datasets and all(d.fletcher32 for d in datasets), [d.name for d in datasets]
+    offset, size = _chunk(path, "images", 2)  # chunks are one sequence each
+    bad = _flip(path, tmp_path / "bad.h5", offset + size // 2)
+    with open_dataset(bad) as ds, pytest.raises(DatasetError, match="damaged at rows 2-2"):
+        ds.images[:]
