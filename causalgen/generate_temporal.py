@@ -29,7 +29,7 @@ import numpy as np
 from causalgen import scenes
 from causalgen.blocks import block_rng
 from causalgen.errors import SpecError
-from causalgen.generate import Progress, _context, shard_range, split_membership
+from causalgen.generate import Progress, _context, shard_range
 from causalgen.io import schema as S
 from causalgen.io.temporal import EncodedFrames, TemporalWriter, encode_frames, frames_per_chunk
 from causalgen.io.writer import check_output_path
@@ -43,6 +43,7 @@ from causalgen.scm.temporal import (
     intervention_targets,
     sample_sequences,
 )
+from causalgen.split import SplitPlan
 from causalgen.workers import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ def generate_sequences(
         attrs[S.ATTR_SHARD] = json.dumps({"index": k, "count": count, "start": start, "stop": stop})
         if stop <= start:
             raise SpecError(f"shard {k}/{count} of {n} sequences would be empty; use fewer shards.")
-    split = split_membership(seed, n, test_fraction)[start:stop]
+    split = SplitPlan(seed, n, test_fraction, bs)  # drawn per block: memory flat in N
     workers = min(os.cpu_count() or 1, 8) if workers is None else max(1, int(workers))
     t0 = time.perf_counter()
     with TemporalWriter(out, steps=steps, n=stop - start, image_shape=(size, size, 3),
@@ -274,7 +275,8 @@ def generate_sequences(
         for blk in _blocks(job, block_ids, workers):
             lo = blk.start - start
             writer.write_sequences(lo, blk.images, blk.labels, blk.noise,
-                                   split[lo:lo + len(blk.labels)], blk.init, blk.counterfactual,
+                                   split.rows(blk.start, len(blk.labels)), blk.init,
+                                   blk.counterfactual,
                                    blk.intervened)
             if progress is not None:
                 progress(len(blk.labels))
