@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CHECKPOINT_NAME",
     "LoadedRun",
+    "apply_new_lr",
     "capture_rng",
     "check_resume_data",
     "check_run_dir",
@@ -245,6 +246,20 @@ def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[st
             f"--resume cannot change {', '.join(changed)} (the run was trained with other "
             f"values); only {', '.join(sorted(allowed))} may change on resume")
     return config
+
+
+def apply_new_lr(optimizer: torch.optim.Optimizer, scheduler: Any, lr: float,
+                 saved_lr: float) -> None:
+    """A resume may lower ``lr`` (after a divergence): the loaded optimiser and scheduler hold
+    the saved one, so the main parameter group's rate (and its schedule) are rescaled."""
+    if lr == saved_lr or saved_lr <= 0:
+        return
+    group = optimizer.param_groups[0]
+    group["lr"] = group["lr"] * lr / saved_lr
+    group["initial_lr"] = lr
+    if scheduler is not None:
+        scheduler.base_lrs[0] = lr
+    log.info("resumed with lr %g (the run had %g)", lr, saved_lr)
 
 
 def record_resumes(out: Path, state: dict[str, Any] | None, config: RunConfig,

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from causalvae.checkpoint import (
     CHECKPOINT_NAME,
+    apply_new_lr,
     capture_rng,
     check_resume_data,
     check_run_dir,
@@ -164,19 +165,6 @@ class Trainer:
         except (RuntimeError, TypeError):
             return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
 
-    def _apply_new_lr(self, saved_lr: float) -> None:
-        """A resume may lower ``lr`` (after a divergence): the loaded optimiser and scheduler
-        hold the saved one, so the main group's rate (and its schedule) are rescaled."""
-        lr = self.config.train.lr
-        if lr == saved_lr or saved_lr <= 0:
-            return
-        group = self.optimizer.param_groups[0]
-        group["lr"] = group["lr"] * lr / saved_lr
-        group["initial_lr"] = lr
-        if self.scheduler is not None:
-            self.scheduler.base_lrs[0] = lr
-        log.info("resumed with lr %g (the run had %g)", lr, saved_lr)
-
     # -- one step --------------------------------------------------------------------------
     def _inputs(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """(x (B, 3, S, S), u (B, V), intervened (B, V)) on the device."""
@@ -247,7 +235,8 @@ class Trainer:
             except (RuntimeError, ValueError, KeyError, TypeError) as exc:
                 raise CheckpointError(f"{self.run_dir}: the checkpoint's optimiser state does not "
                                       f"fit this model ({exc}); train afresh") from None
-            self._apply_new_lr(float(st["config"].get("train", {}).get("lr", tc.lr)))
+            apply_new_lr(self.optimizer, self.scheduler, tc.lr,
+                         float(st["config"].get("train", {}).get("lr", tc.lr)))
             restore_rng(st["rng"])
             epoch, skip, step = int(st["epoch"]), int(st["batch_in_epoch"]), int(st["global_step"])
             partial = st.get("partial")
