@@ -289,12 +289,16 @@ def intervene(run_dir: Path, data: Path | None, out: Path | None, index: int | N
     from causalvae.figures.interventions import intervention_rows, interventions_figure
     from cli.common import check_figure
 
+    default_out = out is None
     if out is None:
         out = run_dir / "figures" / "interventions.png"
+    else:
+        check_figure(out)  # a CausalgenError: exit 2 like every user mistake
+    fig = interventions_figure(intervention_rows(run_dir, data, index=index, steps=steps,
+                                                 settings=list(set_)))
+    if default_out:  # made only once the run has loaded: a non-run directory stays untouched
         out.parent.mkdir(exist_ok=True)
-    check_figure(out)  # a CausalgenError: exit 2 like every user mistake
-    save(interventions_figure(intervention_rows(run_dir, data, index=index, steps=steps,
-                                                    settings=list(set_))), out)
+    save(fig, out)
     click.echo(f"wrote {out}")
     from causalgen.io import open_dataset
     from causalgen.truth import truth_unavailable

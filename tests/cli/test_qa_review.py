@@ -58,6 +58,8 @@ def test_figures_of_a_non_run_directory_exit_2_and_write_nothing(tmp_path: Path)
     r = CliRunner().invoke(causalvae_main, ["figures", str(d)])
     assert r.exit_code == 2, r.output
     assert "not a run directory" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(causalvae_main, ["intervene", str(d)])
+    assert r.exit_code == 2 and "checkpoint" in r.output, r.output
     assert sorted(p.name for p in d.iterdir()) == ["foo.txt"]  # no figures/ left behind
 
 
