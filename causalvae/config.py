@@ -64,6 +64,9 @@ class TrainConfig:
     - ``checkpoint_every`` counts epochs; a checkpoint is also written at the end and on Ctrl-C.
     - ``grad_clip`` = 0 and ``weight_decay`` = 0 are off; ``lr_schedule``: constant or cosine
       (stepped per epoch).
+    - ``label_fraction`` < 1: only that fraction of the training images keep their labels (a
+      seeded random choice, :func:`causalvae.data.labelled_positions`, saved as
+      ``labelled.npy``); label statistics come from them. Needs a model with ``missing_flag``.
     """
 
     model: str = "causalvae"
@@ -87,12 +90,15 @@ class TrainConfig:
     threads: int = 0
     tune_malloc: bool = True
     recon_images: int = 8
+    label_fraction: float = 1.0
 
     def validate(self) -> None:
         check_positive(self, "epochs", "batch_size", "lr", "checkpoint_every", "recon_images")
         check_positive(self, "weight_decay", "grad_clip", "num_workers", "threads",
                         "memory_budget_gb", allow_zero=True)
         check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        if not 0.0 < self.label_fraction <= 1.0:
+            raise ConfigError(f"label_fraction={self.label_fraction!r} must be in (0, 1]")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda, cuda:N")
 
@@ -137,6 +143,14 @@ class RunConfig:
             )
         self.train.validate()
         self.model.validate()
+        if self.train.label_fraction < 1.0:
+            cls = get_model_class(self.train.model)
+            if not cls.uses_labels or not getattr(self.model, "missing_flag", False):
+                raise ConfigError(
+                    f"label_fraction={self.train.label_fraction} needs a model that reads labels "
+                    f"and knows when they are missing; {self.train.model!r} "
+                    + ("reads no labels" if not cls.uses_labels else
+                       "has missing_flag=false (pass --set missing_flag=true)"))
         return self
 
     def to_dict(self) -> dict[str, Any]:

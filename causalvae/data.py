@@ -43,8 +43,19 @@ __all__ = [
     "EpochBatchSampler",
     "LabelStats",
     "collate_batch",
+    "labelled_positions",
     "to_model_input",
 ]
+
+LABEL_STREAM = 11  # seeds the choice of labelled images apart from every other stream
+
+
+def labelled_positions(n: int, fraction: float, seed: int) -> np.ndarray:
+    """The sorted positions of the round(fraction * n) (at least 1) labelled items of a split of
+    n, drawn from (seed, ``LABEL_STREAM``): ``--label-fraction``."""
+    count = min(n, max(1, round(fraction * n)))
+    rng = np.random.default_rng([int(seed), LABEL_STREAM])
+    return np.sort(rng.choice(n, count, replace=False))
 
 GiB = 1024**3
 
@@ -197,6 +208,18 @@ class CausalDataset(Dataset):
             raise DataError(f"intervened has shape {tuple(self.intervened.shape)}, labels "
                             f"{tuple(self.labels.shape)}")
         return self
+
+    def set_label_stats(self, stats: LabelStats) -> None:
+        """Standardise the labels with ``stats`` instead (e.g. those of the labelled subset)."""
+        self.label_stats = stats
+        self.labels = torch.from_numpy(stats.normalise(self.raw_labels)).to(self.labels.device)
+
+    def hide_labels(self, labelled: np.ndarray) -> None:
+        """Keep the labels of the ``labelled`` positions only: the others become NaN (unlabelled
+        images; models with a missing-label flag mask them)."""
+        hidden = np.ones(len(self), bool)
+        hidden[np.asarray(labelled, np.int64)] = False
+        self.labels[torch.from_numpy(hidden).to(self.labels.device)] = float("nan")
 
     def to(self, device: torch.device | str) -> CausalDataset:
         """Move an in-memory split (uint8 images and labels) to ``device``, e.g. a GPU, so that

@@ -30,7 +30,7 @@ from causalvae.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
 from causalvae.evaluate import EVALUATION_NAME, EVALUATION_VERSION, evaluate
-from causalvae.models import ALIASES, canonical_name, list_models
+from causalvae.models import ALIASES, canonical_name, get_model_class, list_models
 from causalvae.report import aggregate, run_summary, write_report
 from causalvae.train import train
 
@@ -58,6 +58,7 @@ class ExperimentConfig:
     overrides: tuple[str, ...] = field(default_factory=tuple)
     n_eval: int = 1000
     n_cf: int = 256
+    label_fraction: float = 1.0  # labelled share of the training images, for label-fed models
 
     def validate(self) -> None:
         known = list_models() + list_baselines()
@@ -124,6 +125,8 @@ def run_config(cfg: ExperimentConfig, model: str, seed: int, out: Path) -> RunCo
     config = RunConfig.default(model)
     items = [f"epochs={cfg.epochs}", f"seed={seed}", f"image_size={cfg.image_size}",
              f"batch_size={cfg.batch_size}", f"device={cfg.device}"]
+    if cfg.label_fraction < 1.0 and get_model_class(model).uses_labels:
+        items.append(f"label_fraction={cfg.label_fraction}")  # label-free models see no labels
     config = apply_overrides(config, items)
     for item in cfg.overrides:
         key, _, value = item.partition("=")

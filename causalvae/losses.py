@@ -115,7 +115,7 @@ def mask_loss(z: Tensor, g: Tensor, keep: Tensor | None = None) -> Tensor:
 
 
 def causal_kl(mu_eps: Tensor, logvar_eps: Tensor, mix: Tensor, prior_mu: Tensor,
-              prior_var: float) -> Tensor:
+              prior_var: float | Tensor) -> Tensor:
     """Exact KL(q(z | x, u) || p(z | u)) where z = M eps, eps ~ N(mu, diag(var)) -> (B,).
 
     For each of the k latent dims, z is Gaussian over the n concepts with mean M mu and covariance
@@ -128,7 +128,8 @@ def causal_kl(mu_eps: Tensor, logvar_eps: Tensor, mix: Tensor, prior_mu: Tensor,
     spec = "bij,bjk->bik" if mix.dim() == 3 else "ij,bjk->bik"
     z_mu = torch.einsum(spec, mix, mu_eps)  # (B, n, k)
     z_var = torch.einsum(spec, mix.square(), logvar_eps.exp())  # (B, n, k) diag of S
-    log_p = math.log(prior_var)
+    # a float, or (B, n, k) where some samples' labels are missing (their prior is wider)
+    log_p = prior_var.log() if isinstance(prior_var, Tensor) else math.log(prior_var)
     per_dim = (z_var + (z_mu - prior_mu).square()) / prior_var - 1.0 + log_p - logvar_eps
     logdet_mix = torch.linalg.slogdet(mix)[1]  # () or (B,): log|det M|, 0 when A is a DAG
     return 0.5 * per_dim.flatten(1).sum(1) - k * logdet_mix

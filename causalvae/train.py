@@ -46,7 +46,13 @@ from causalvae.checkpoint import (
     warn_if_no_targets,
 )
 from causalvae.config import RunConfig
-from causalvae.data import CausalDataset, EpochBatchSampler, LabelStats, collate_batch
+from causalvae.data import (
+    CausalDataset,
+    EpochBatchSampler,
+    LabelStats,
+    collate_batch,
+    labelled_positions,
+)
 from causalvae.data import to_model_input as _to_input
 from causalvae.errors import CheckpointError, DataError, DivergenceError
 from causalvae.models import build_model, get_model_class
@@ -55,7 +61,7 @@ from causalvae.models.causal import load_adjacency
 from causalvae.runtime import ProgressBar, autocast, graceful_sigint, setup_runtime
 from causalvae.tblog import RunLog, epoch_test_loss, log_epoch
 
-__all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train"]
+__all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train", "training_split"]
 
 log = logging.getLogger(__name__)
 TEST_LOSS_MAX = 4096  # test samples in each epoch's test loss (a fixed subset: the first ones)
@@ -109,6 +115,10 @@ class Trainer:
             raise DataError(f"batch size {tc.batch_size} is larger than the train split "
                             f"({len(train_data)} images); pass a smaller --batch-size")
         self.train_data, self.test_data = train_data, test_data
+        self.labelled: np.ndarray | None = None
+        if tc.label_fraction < 1.0:  # unlabelled images carry NaN labels
+            self.labelled = labelled_positions(len(train_data), tc.label_fraction, tc.seed)
+            train_data.hide_labels(self.labelled)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.state = resume_state
         self.rt = setup_runtime(tc.device, tc.threads, tc.tune_malloc)
@@ -155,7 +165,8 @@ class Trainer:
         tc = self.config.train
         params: list[Any] = [p for p in self.model.parameters() if p.requires_grad]
         structure_lr = getattr(self.config.model, "structure_lr", 0.0)
-        if structure_lr > 0 and hasattr(self.model, "structure_parameters"):
+        frozen = getattr(self.model, "structure_frozen", False)  # labels-first: not in here
+        if structure_lr > 0 and hasattr(self.model, "structure_parameters") and not frozen:
             special = {id(p) for p in self.model.structure_parameters()}
             params = [{"params": [p for p in params if id(p) not in special]},
                       {"params": [p for p in params if id(p) in special], "lr": structure_lr,
@@ -245,6 +256,10 @@ class Trainer:
             if epoch >= tc.epochs:
                 log.info("the run already has %d of %d epochs; nothing to train", epoch, tc.epochs)
                 return result
+            if st is None:
+                self.prepare_structure()
+                if self.labelled is not None and self.rt.is_main and self.run_dir is not None:
+                    np.save(self.run_dir / "labelled.npy", self.labelled)  # train positions
             names = ["loss", *self.sanity_check(epoch)]
             if self.rt.is_main and self.run_dir is not None:
                 (self.run_dir / "config.json").write_text(self.config.to_json())
@@ -313,6 +328,25 @@ class Trainer:
             self.scheduler.step()
         if (epoch + 1) % tc.checkpoint_every == 0 and epoch + 1 < tc.epochs:
             self._save(epoch + 1, 0, result.global_step)
+
+    def prepare_structure(self) -> dict[str, Any]:
+        """A causal model's support and labels-first fit, before anything trains (``fit`` calls
+        it on a fresh run); recorded in ``structure.json``. Returns the record ({}: nothing to
+        do for this model)."""
+        if not hasattr(self.model, "structure_frozen") or not hasattr(self.model, "label_term"):
+            return {}
+        cfg = self.config.model
+        if getattr(cfg, "structure_support", "none") == "none" and not self.model.structure_frozen:
+            return {}
+        from causalvae.models.structure import prepare_structure
+
+        record = prepare_structure(
+            self.model, self.train_data.labels, self.train_data.intervened,
+            seed=self.config.train.seed, batch_size=self.config.train.batch_size,
+            true_adjacency=self.train_data.adjacency)
+        if self.rt.is_main and self.run_dir is not None:
+            (self.run_dir / "structure.json").write_text(json.dumps(record, indent=1) + "\n")
+        return record
 
     def _request_stop(self) -> None:
         self._stop_requested = True
@@ -404,6 +438,22 @@ class Trainer:
                    "reconstructions")
 
 
+def training_split(config: RunConfig, data_path: str | os.PathLike,
+                   stats: LabelStats | None = None,
+                   names: list[str] | None = None) -> CausalDataset:
+    """The train split of a file as a run sees it: standardised with ``stats`` (a resumed run's)
+    or, with ``label_fraction`` < 1, with the statistics of the labelled images only (the
+    Trainer hides the other labels)."""
+    train_ds = CausalDataset(data_path, "train", label_stats=stats, expect_variables=names,
+                             memory_budget_gb=config.train.memory_budget_gb)
+    fraction = config.train.label_fraction
+    if fraction < 1.0 and stats is None:
+        keep = labelled_positions(len(train_ds), fraction, config.train.seed)
+        train_ds.set_label_stats(LabelStats.compute(train_ds.raw_labels[keep],
+                                                    train_ds.variable_names))
+    return train_ds
+
+
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,
           overrides: list[str] | None = None) -> TrainResult:
     """Train on a causalgen file into ``config.train.out`` (resuming from its checkpoint).
@@ -422,8 +472,7 @@ def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = Fal
         stats, names = LabelStats.from_dict(state["label_stats"]), state["variable_names"]
         check_resume_data(out, Path(data_path))
     budget = config.train.memory_budget_gb
-    train_ds = CausalDataset(data_path, "train", label_stats=stats, expect_variables=names,
-                             memory_budget_gb=budget)
+    train_ds = training_split(config, data_path, stats, names)
     test_ds = CausalDataset(data_path, "test", label_stats=train_ds.label_stats,
                             memory_budget_gb=budget)
     warn_if_no_targets(config, train_ds)

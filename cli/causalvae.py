@@ -70,6 +70,7 @@ def main(verbose: bool) -> None:
 _OPTION_KEYS = {
     "model": "model", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr",
     "device": "device", "seed": "seed", "image_size": "image_size", "arch": "arch",
+    "label_fraction": "label_fraction",
 }
 
 
@@ -87,6 +88,9 @@ _OPTION_KEYS = {
               help="Model input size; images are resized on the device.  [default: 64]")
 @click.option("--arch", type=click.Choice(["conv", "reference"]),
               help="conv, or the public code's MLP sizes (reference).  [default: conv]")
+@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True),
+              help="Share of the training images that keep their labels (seeded by --seed, "
+                   "saved as labelled.npy).  [default: 1]")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE",
               help="Any config key, e.g. --set alpha=1 --set checkpoint_every=1.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -356,13 +360,17 @@ def figures(path: Path, data: Path | None, fmt: str, only: str | None) -> None:
                    "it identifies the directions observational data leave open.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--label-fraction", default=1.0, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True),
+              help="Share of the training images whose labels label-fed models see (seeded).")
 @click.option("--set", "set_", multiple=True, metavar="[MODEL.]KEY=VALUE",
               help="Config override for every model that has KEY, or for MODEL only.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Experiment directory [experiments/NAME].")
 @user_errors
 def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_size: int,
-               batch_size: int, intervention_mix: float, device: str, set_: tuple[str, ...],
+               batch_size: int, intervention_mix: float, device: str, label_fraction: float,
+               set_: tuple[str, ...],
                out: Path | None) -> None:
     """Generate data, train every model on every seed, evaluate, and write a report.
 
@@ -378,6 +386,7 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
                            models=tuple(m.strip() for m in models.split(",") if m.strip()),
                            epochs=epochs, image_size=image_size, batch_size=batch_size,
                            intervention_mix=intervention_mix, device=device,
+                           label_fraction=label_fraction,
                            overrides=tuple(set_))
     report = run_experiment(cfg, argv=["causalvae", *sys.argv[1:]],
                             on_run=lambda msg: click.echo(msg, err=True))

@@ -27,7 +27,15 @@ from causalvae.models.nets import (
     ReferenceDecoder,
 )
 
-__all__ = ["BaseVAE", "VAEOutput", "fp32"]
+__all__ = ["BaseVAE", "VAEOutput", "fp32", "label_presence"]
+
+
+def label_presence(u: Tensor | None, batch: int, n: int, device: torch.device) -> Tensor:
+    """(B, n) float, 1 where a label is given: the entries of ``u`` that are not NaN; none when ``u`` is None
+    (unlabelled images carry NaN labels, see ``--label-fraction``)."""
+    if u is None:
+        return torch.zeros(batch, n, device=device)
+    return (~torch.isnan(u)).float()
 
 
 def fp32(like: Tensor) -> torch.autocast:
@@ -80,7 +88,8 @@ class BaseVAE(nn.Module):
         else:
             self.encoder = MLPEncoder(config.image_size)
             self.decoder = ReferenceDecoder(config.image_size, self.n, self.k)
-        head_in = self.encoder.out_features + (self.n if self.uses_labels else 0)
+        label_in = (2 * self.n if config.missing_flag else self.n) if self.uses_labels else 0
+        head_in = self.encoder.out_features + label_in
         self.head = nn.Linear(head_in, self.posterior_size())
 
     # -- pieces subclasses may override ------------------------------------------------------
@@ -90,9 +99,18 @@ class BaseVAE(nn.Module):
 
     def features(self, x: Tensor, u: Tensor | None) -> Tensor:
         h = self.encoder(x)  # (B, F)
-        if self.uses_labels:
+        if self.uses_labels and self.config.missing_flag:
+            present = label_presence(u, h.shape[0], self.n, h.device)  # (B, n)
+            if self.training and self.config.label_dropout > 0:  # hide whole samples' labels
+                shown = torch.rand(h.shape[0], 1, device=h.device) >= self.config.label_dropout
+                present = present * shown
+            given = torch.zeros_like(present) if u is None else torch.where(
+                present > 0, u.float(), 0.0)  # (B, n)
+            h = torch.cat([h, given.to(h.dtype), present.to(h.dtype)], dim=1)  # (B, F + 2n)
+        elif self.uses_labels:
             if u is None:
-                raise InterventionError(f"model {self.name!r} needs labels u to encode")
+                raise InterventionError(f"model {self.name!r} needs labels u to encode "
+                                        "(trained without missing_flag)")
             h = torch.cat([h, u.to(h.dtype)], dim=1)  # (B, F + n)
         return self.head(h).float()  # (B, P): losses are computed in float32
 

@@ -54,7 +54,7 @@ from causalvae.models.causal_config import (
     CausalVAEIntConfig,
     CausalVAEUnsupConfig,
 )
-from causalvae.models.conditionvae import label_prior_mean
+from causalvae.models.conditionvae import label_prior
 from causalvae.models.nets import _batched_linear
 from causalvae.models.registry import register
 
@@ -148,6 +148,12 @@ class _CausalBase(BaseVAE):
                               f"expected ({self.n}, {self.n})")
         self.adjacency_raw = nn.Parameter(init.clone())
         self.register_buffer("offdiag", 1.0 - torch.eye(self.n), persistent=False)
+        # the 0/1 edges A may have (structure_support; set by causalvae.models.structure before
+        # training and saved with the weights); None: every pair
+        has_support = getattr(config, "structure_support", "none") != "none"
+        self.register_buffer("support", torch.ones(self.n, self.n) if has_support else None)
+        # labels-first: A (and the label mechanisms) are fitted before training, then frozen
+        self.structure_frozen = getattr(config, "structure_fit", "joint") == "labels-first"
         self.mask = MaskLayer(self.n, self.k, config.mask_hidden)
         # augmented-Lagrangian state (used when config.lagrangian), saved with the weights
         self.register_buffer("lagr_lambda", torch.zeros(()))
@@ -156,8 +162,10 @@ class _CausalBase(BaseVAE):
 
     @property
     def adjacency(self) -> Tensor:
-        """A with a zero diagonal, (n, n); A[i, j] != 0 is an edge i -> j."""
-        return self.adjacency_raw * self.offdiag
+        """A with a zero diagonal (and zero outside the support), (n, n); A[i, j] != 0 is an
+        edge i -> j."""
+        adj = self.adjacency_raw * self.offdiag
+        return adj if self.support is None else adj * self.support
 
     def learned_adjacency(self) -> np.ndarray:
         return self.adjacency.detach().float().cpu().numpy()
@@ -202,8 +210,9 @@ class _CausalBase(BaseVAE):
         return self.config.alpha * h, h
 
     def epoch_end(self) -> None:
-        """Augmented-Lagrangian update, once per epoch (no-op unless ``lagrangian``)."""
-        if not self.config.lagrangian:
+        """Augmented-Lagrangian update, once per epoch (no-op unless ``lagrangian``, and once A
+        is frozen)."""
+        if not self.config.lagrangian or self.structure_frozen:
             return
         with torch.no_grad():
             h = dag_penalty(self.adjacency, self.config.c, self.config.dag_penalty)
@@ -251,7 +260,8 @@ class _CausalBase(BaseVAE):
             kl_z = causal_kl(mu, logvar, self.causal_matrix(keep), prior_mu, prior_var)  # (B,)
             l_m = mask_loss(z, g, keep).mean()  # cut equations are left out
             dag, h = self.dag_term()
-            label, label_terms = self.label_term(u, keep)
+            label, label_terms = ((torch.zeros((), device=x.device), {}) if self.structure_frozen
+                                  else self.label_term(u, keep))  # frozen A: no gradient to give
             l1 = adj.abs().sum()
         recon = self.decode(z_dec)  # (B, 3, S, S)
         rec = self.reconstruction_loss(recon, x)  # (B,)
@@ -289,15 +299,18 @@ class CausalVAEPaper(_CausalBase):
     config: CausalVAEConfig
     uses_labels = True
 
-    def prior(self, u: Tensor | None, like: Tensor) -> tuple[Tensor, float]:
+    def prior(self, u: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor | float]:
         assert u is not None
-        return label_prior_mean(u, self.k), self.config.prior_std**2  # (B, n, k)
+        return label_prior(u, self.k, self.config.prior_std)  # (B, n, k), var
 
     def __init__(self, config: CausalVAEConfig,
                  initial_adjacency: np.ndarray | None = None) -> None:
         super().__init__(config, initial_adjacency)
         self.label_net = (LabelMechanisms(self.n, config.label_hidden)
                           if config.label_model == "mlp" else None)
+        if self.structure_frozen:  # trained only by causalvae.models.structure.fit_structure
+            for p in self.structure_parameters():
+                p.requires_grad_(False)
 
     def structure_parameters(self) -> list[nn.Parameter]:
         extra = list(self.label_net.parameters()) if self.label_net is not None else []
@@ -313,7 +326,10 @@ class CausalVAEPaper(_CausalBase):
                    ) -> tuple[Tensor, dict[str, Tensor]]:
         assert u is not None
         cfg = self.config
-        u = u.float()
+        present = ~torch.isnan(u)  # (B, n): unlabelled samples carry NaN
+        if not bool(present.all()):
+            keep = present.float() if keep is None else keep * present.float()
+        u = torch.where(present, u.float(), 0.0)
         if cfg.label_model == "linear" and cfg.label_likelihood == "mse":
             l_u = label_loss(u, self.adjacency, keep).mean()
         else:

@@ -10,7 +10,7 @@ sits below the registry and every model; the run-level configs (:class:`causalva
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from causalvae.errors import ConfigError
 
@@ -42,6 +42,14 @@ class ModelConfig:
     ``additive``, one small decoder per concept block with the logits summed
     (:class:`causalvae.models.nets.AdditiveConvDecoder`). The reference architecture's decoder is
     always additive (the public code's averaged per-concept decoders).
+
+    Label-fed encoders (models with ``uses_labels``): with ``missing_flag`` the encoder reads
+    [h(x), u with missing labels set to 0, a 0/1 flag per label saying it is present], so it can
+    encode an unlabelled image (``--label-fraction``) or an image alone (``u`` = None, the
+    image-only evaluation); ``label_dropout`` hides a sample's labels from the encoder with that
+    probability during training (the prior and label terms still use them), which teaches the
+    flag's "missing" branch even when every image is labelled. Off: h(x, u) as in the paper, and
+    a missing label is an error.
     """
 
     arch: str = "conv"
@@ -53,6 +61,10 @@ class ModelConfig:
     likelihood: str = "bernoulli"
     recon_std: float = 0.1
     decoder: str = "joint"
+    missing_flag: bool = False
+    label_dropout: float = 0.0
+    # keys added after configs were first saved, with the behaviour of configs that lack them
+    LEGACY_VALUES: ClassVar[dict[str, Any]] = {"missing_flag": False, "label_dropout": 0.0}
 
     @property
     def z_dim(self) -> int:
@@ -64,6 +76,11 @@ class ModelConfig:
         check_choice("decoder", self.decoder, ("joint", "additive"))
         check_positive(self, "concept_dim", "conv_width", "hidden", "recon_std")
         check_positive(self, "n_concepts", allow_zero=True)
+        if not 0.0 <= self.label_dropout < 1.0:
+            raise ConfigError(f"label_dropout={self.label_dropout!r} must be in [0, 1)")
+        if self.label_dropout > 0 and not self.missing_flag:
+            raise ConfigError("label_dropout > 0 needs missing_flag=true (the encoder must be "
+                              "told which labels it was not given)")
         if self.arch == "conv" and not 32 <= self.image_size <= 128:
             raise ConfigError(
                 f"image_size={self.image_size} is outside 32..128, the sizes the conv architecture "

@@ -214,7 +214,8 @@ def test_trainer_passes_the_intervention_mask_and_a_structure_lr_group(tiny_data
     mask = torch.zeros_like(data.labels)
     mask[::3, 2] = 1  # do(shade) in every third sample
     data.intervened = mask
-    trainer = Trainer(make_config("causalvae-int", "epochs=1", "structure_lr=0.05"), data)
+    trainer = Trainer(make_config("causalvae-int", "epochs=1", "structure_lr=0.05",
+                                  "structure_fit=joint", "structure_support=none"), data)
     groups = trainer.optimizer.param_groups
     assert [g["lr"] for g in groups] == [1e-3, 0.05]
     assert any(p is trainer.model.adjacency_raw for p in groups[1]["params"])

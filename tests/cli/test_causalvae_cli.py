@@ -55,7 +55,8 @@ def test_train_writes_a_run_directory(data: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "1 epochs" in result.output
     assert {p.name for p in out.iterdir()  # (+ TensorBoard's event files, tested elsewhere)
-            if not p.name.startswith("events.out.tfevents")} == {"A.npy", "checkpoint.pt", "config.json",
+            if not p.name.startswith("events.out.tfevents")} == {"A.npy", "checkpoint.pt",
+                                                                 "config.json", "structure.json",
                                                "metrics.jsonl", "recon.png", "run.json"}
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["alpha"] == 2.0 and config["model"]["image_size"] == 32

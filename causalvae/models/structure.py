@@ -1,0 +1,112 @@
+"""The structure stage of a label-supervised CausalVAE: A's support, and A fitted from the labels.
+
+Runs once before training (:class:`causalvae.train.Trainer` calls :func:`prepare_structure` on a
+fresh run). With ``structure_support`` = ``pc`` it asks :mod:`causalvae.discovery` which edges
+the labelled training samples allow and writes them to the model's ``support`` buffer (``dataset``
+copies the file's true graph, an oracle for studies). With ``structure_fit`` = ``labels-first``
+it then fits A and the label mechanisms on the labelled samples alone, with the same objective
+the training loop would use (label term under the interventional mask, acyclicity by the
+augmented Lagrangian, l1), and leaves them frozen. Its batches are drawn from (seed, epoch), so
+the fitted A is a function of the labels, the seed and the settings only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalvae.errors import DataError
+
+__all__ = ["prepare_structure"]
+
+log = logging.getLogger(__name__)
+
+STRUCTURE_STREAM = 3  # seeds the labels-first batches apart from the training loop's
+
+
+def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor, *, seed: int,
+                      batch_size: int, true_adjacency: np.ndarray | None = None,
+                      lr: float = 1e-2) -> dict[str, Any]:
+    """Set the support and (labels-first) fit A on the labelled rows; returns a record of what
+    was done (for the run's ``structure.json``). ``labels`` (M, n) are standardised, NaN where
+    a sample is unlabelled; ``intervened`` (M, n) is the do() mask."""
+    cfg = model.config
+    t0 = time.perf_counter()
+    u = labels.detach().float().cpu()
+    rows = ~torch.isnan(u).any(1)
+    u, mask = u[rows], intervened.detach().float().cpu()[rows]
+    if len(u) < 2:
+        raise DataError("fewer than 2 labelled training samples: the graph cannot be learned; "
+                        "raise --label-fraction")
+    record: dict[str, Any] = {"labelled_samples": len(u),
+                              "structure_support": cfg.structure_support,
+                              "structure_fit": cfg.structure_fit}
+    if cfg.structure_support == "pc":
+        from causalvae.discovery import discover_support
+
+        found = discover_support(u.numpy(), mask.numpy(), test=cfg.ci_test, alpha=cfg.ci_alpha,
+                                 max_samples=cfg.ci_samples, jitter=cfg.ci_jitter, seed=seed)
+        model.support.copy_(torch.as_tensor(found.support, dtype=torch.float32))
+        record["discovery"] = found.to_dict()
+        log.info("support of A from PC (%s) on %d observational labels: %d allowed edges, %.1f s",
+                 cfg.ci_test, found.n_observational, int(found.support.sum()), found.seconds)
+    elif cfg.structure_support == "dataset":
+        if true_adjacency is None:
+            raise DataError("structure_support=dataset needs a file with an adjacency matrix")
+        model.support.copy_(torch.as_tensor(np.asarray(true_adjacency) != 0, dtype=torch.float32))
+    if model.structure_frozen:
+        keep = 1.0 - mask if cfg.intervention_mask else None
+        record["fit"] = _fit_labels_first(model, u, keep, seed=seed, batch_size=batch_size,
+                                          lr=cfg.structure_lr or lr)
+    record["seconds"] = time.perf_counter() - t0
+    return record
+
+
+def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *, seed: int,
+                      batch_size: int, lr: float) -> dict[str, Any]:
+    """Adam on [A, label mechanisms] over batches of the labelled rows, Lagrangian updates per
+    pass; the parameters are frozen again afterwards."""
+    cfg = model.config
+    device = model.adjacency_raw.device
+    params = model.structure_parameters()
+    u, keep = u.to(device), None if keep is None else keep.to(device)
+    batch = min(batch_size, len(u))
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=lr)
+    history = []
+    try:
+        with torch.enable_grad():
+            for epoch in range(cfg.structure_epochs):
+                order = np.random.default_rng([seed, STRUCTURE_STREAM, epoch]).permutation(len(u))
+                total, steps = 0.0, 0
+                for start in range(0, len(u), batch):
+                    idx = torch.as_tensor(order[start:start + batch], device=device)
+                    label, _ = model.label_term(u[idx], None if keep is None else keep[idx])
+                    dag, _ = model.dag_term()
+                    loss = label + dag + cfg.l1 * model.adjacency.abs().sum()
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    total, steps = total + float(loss.detach()), steps + 1
+                _lagrangian_update(model)
+                history.append(total / max(steps, 1))
+    finally:
+        for p in params:
+            p.requires_grad_(False)
+            p.grad = None
+    return {"epochs": cfg.structure_epochs, "batch_size": batch, "lr": lr,
+            "loss_per_epoch": history}
+
+
+def _lagrangian_update(model: Any) -> None:
+    """The model's per-epoch augmented-Lagrangian step, which it skips once A is frozen."""
+    frozen, model.structure_frozen = model.structure_frozen, False
+    try:
+        model.epoch_end()
+    finally:
+        model.structure_frozen = frozen
