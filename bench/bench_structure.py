@@ -69,6 +69,7 @@ def main() -> None:
                           model.edge_threshold(), targets)
         row = {"seed": seed, "shd": g["shd"], "shd_cpdag": g["shd_cpdag"],
                "equivalence_class": g["equivalence_class"], "seconds": seconds,
+               "fit_loss": record.get("fit", {}).get("loss_per_epoch", [None])[-1],
                "predicted": g["predicted_adjacency"],
                "support": record.get("discovery", {}).get("support")}
         print(json.dumps({k: v for k, v in row.items() if k not in ("predicted", "support")}),

@@ -121,8 +121,10 @@ class CausalVAEConfig(CausalCoreConfig):
       studies). A is the learned weight times this 0/1 support.
     - ``structure_fit``: ``joint`` (A trained in the training loop with everything else) or
       ``labels-first`` (needs ``structure_from_labels``): A and the label mechanisms are fitted
-      on the labelled training samples alone for ``structure_epochs`` passes (batches of the
-      run's batch size, Adam at ``structure_lr``) before the images are seen, then frozen. With
+      on the labelled training samples alone for ``structure_steps`` Adam steps (batches of
+      the run's batch size drawn pass by pass, at ``structure_lr``; the Lagrangian updated
+      after each pass) before the images are seen, then frozen. A step budget rather than a
+      number of passes, so a small labelled fraction is fitted as long as the full set. With
       structure_from_labels the images never reach A anyway; fitting it first makes the graph a
       function of the labels alone, costs seconds, and lets a small labelled fraction
       (``--label-fraction``) be used in full-size batches.
@@ -142,7 +144,7 @@ class CausalVAEConfig(CausalCoreConfig):
     ci_samples: int = 400
     ci_jitter: float = 1e-2
     structure_fit: str = "joint"
-    structure_epochs: int = 20
+    structure_steps: int = 4000
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -152,7 +154,7 @@ class CausalVAEConfig(CausalCoreConfig):
         check_choice("structure_support", self.structure_support, ("none", "pc", "dataset"))
         check_choice("ci_test", self.ci_test, ("kci", "fisherz"))
         check_choice("structure_fit", self.structure_fit, ("joint", "labels-first"))
-        check_positive(self, "ci_samples", "structure_epochs")
+        check_positive(self, "ci_samples", "structure_steps")
         check_positive(self, "ci_jitter", allow_zero=True)
         if not 0.0 < self.ci_alpha < 1.0:
             raise ConfigError(f"ci_alpha={self.ci_alpha!r} must be in (0, 1)")

@@ -68,8 +68,8 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
 
 def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *, seed: int,
                       batch_size: int, lr: float) -> dict[str, Any]:
-    """Adam on [A, label mechanisms] over batches of the labelled rows, Lagrangian updates per
-    pass; the parameters are frozen again afterwards."""
+    """``structure_steps`` Adam steps on [A, label mechanisms] over batches of the labelled
+    rows, Lagrangian updates after each pass; the parameters are frozen again afterwards."""
     cfg = model.config
     device = model.adjacency_raw.device
     params = model.structure_parameters()
@@ -81,10 +81,13 @@ def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *,
     history = []
     try:
         with torch.enable_grad():
-            for epoch in range(cfg.structure_epochs):
+            done, epoch = 0, 0
+            while done < cfg.structure_steps:
                 order = np.random.default_rng([seed, STRUCTURE_STREAM, epoch]).permutation(len(u))
                 total, steps = 0.0, 0
                 for start in range(0, len(u), batch):
+                    if done == cfg.structure_steps:
+                        break
                     idx = torch.as_tensor(order[start:start + batch], device=device)
                     label, _ = model.label_term(u[idx], None if keep is None else keep[idx])
                     dag, _ = model.dag_term()
@@ -92,14 +95,15 @@ def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *,
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
-                    total, steps = total + float(loss.detach()), steps + 1
+                    total, steps, done = total + float(loss.detach()), steps + 1, done + 1
                 _lagrangian_update(model)
                 history.append(total / max(steps, 1))
+                epoch += 1
     finally:
         for p in params:
             p.requires_grad_(False)
             p.grad = None
-    return {"epochs": cfg.structure_epochs, "batch_size": batch, "lr": lr,
+    return {"steps": cfg.structure_steps, "passes": len(history), "batch_size": batch, "lr": lr,
             "loss_per_epoch": history}
 
 
