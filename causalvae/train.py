@@ -60,6 +60,7 @@ from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
 from causalvae.runtime import ProgressBar, autocast, graceful_sigint, setup_runtime
 from causalvae.tblog import RunLog, epoch_test_loss, log_epoch
+from causalvae.trainingdata import training_split
 
 __all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train", "training_split"]
 
@@ -436,22 +437,6 @@ class Trainer:
         save_recon(self.run_dir / "recon.png", x, recon,
                    f"{self.config.train.model}: {'test' if data is self.test_data else 'train'} "
                    "reconstructions")
-
-
-def training_split(config: RunConfig, data_path: str | os.PathLike,
-                   stats: LabelStats | None = None,
-                   names: list[str] | None = None) -> CausalDataset:
-    """The train split of a file as a run sees it: standardised with ``stats`` (a resumed run's)
-    or, with ``label_fraction`` < 1, with the statistics of the labelled images only (the
-    Trainer hides the other labels)."""
-    train_ds = CausalDataset(data_path, "train", label_stats=stats, expect_variables=names,
-                             memory_budget_gb=config.train.memory_budget_gb)
-    fraction = config.train.label_fraction
-    if fraction < 1.0 and stats is None:
-        keep = labelled_positions(len(train_ds), fraction, config.train.seed)
-        train_ds.set_label_stats(LabelStats.compute(train_ds.raw_labels[keep],
-                                                    train_ds.variable_names))
-    return train_ds
 
 
 def train(config: RunConfig, data_path: str | os.PathLike, *, resume: bool = False,
