@@ -60,7 +60,7 @@ from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
 from causalvae.runtime import ProgressBar, autocast, graceful_sigint, setup_runtime
 from causalvae.tblog import RunLog, epoch_test_loss, log_epoch
-from causalvae.trainingdata import training_split
+from causalvae.trainingdata import structure_stage, training_split
 
 __all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train", "training_split"]
 
@@ -332,22 +332,9 @@ class Trainer:
 
     def prepare_structure(self) -> dict[str, Any]:
         """A causal model's support and labels-first fit, before anything trains (``fit`` calls
-        it on a fresh run); recorded in ``structure.json``. Returns the record ({}: nothing to
-        do for this model)."""
-        if not hasattr(self.model, "structure_frozen") or not hasattr(self.model, "label_term"):
-            return {}
-        cfg = self.config.model
-        if getattr(cfg, "structure_support", "none") == "none" and not self.model.structure_frozen:
-            return {}
-        from causalvae.models.structure import prepare_structure
-
-        record = prepare_structure(
-            self.model, self.train_data.labels, self.train_data.intervened,
-            seed=self.config.train.seed, batch_size=self.config.train.batch_size,
-            true_adjacency=self.train_data.adjacency)
-        if self.rt.is_main and self.run_dir is not None:
-            (self.run_dir / "structure.json").write_text(json.dumps(record, indent=1) + "\n")
-        return record
+        it on a fresh run): :func:`causalvae.trainingdata.structure_stage`."""
+        run_dir = self.run_dir if self.rt.is_main else None
+        return structure_stage(self.model, self.config, self.train_data, run_dir)
 
     def _request_stop(self) -> None:
         self._stop_requested = True
