@@ -60,7 +60,7 @@ from causalvae.models.base import VAEOutput
 from causalvae.models.causal import load_adjacency
 from causalvae.runtime import ProgressBar, autocast, graceful_sigint, setup_runtime
 from causalvae.tblog import RunLog, epoch_test_loss, log_epoch
-from causalvae.trainingdata import structure_stage, training_split
+from causalvae.trainingdata import make_optimizer, structure_stage, training_split
 
 __all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train", "training_split"]
 
@@ -161,21 +161,7 @@ class Trainer:
         self.tb = RunLog(self.run_dir if self.rt.is_main else None)  # no-op without tensorboard
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Adam over all parameters; a causal model's structure parameters (A, label mechanisms)
-        form a second group at ``structure_lr`` when that is set (it is not weight-decayed)."""
-        tc = self.config.train
-        params: list[Any] = [p for p in self.model.parameters() if p.requires_grad]
-        structure_lr = getattr(self.config.model, "structure_lr", 0.0)
-        frozen = getattr(self.model, "structure_frozen", False)  # labels-first: not in here
-        if structure_lr > 0 and hasattr(self.model, "structure_parameters") and not frozen:
-            special = {id(p) for p in self.model.structure_parameters()}
-            params = [{"params": [p for p in params if id(p) not in special]},
-                      {"params": [p for p in params if id(p) in special], "lr": structure_lr,
-                       "weight_decay": 0.0}]
-        try:  # fused Adam: on CPU it measured 1.7x faster end to end for the reference preset
-            return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay, fused=True)
-        except (RuntimeError, TypeError):
-            return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        return make_optimizer(self.model, self.config)
 
     # -- one step --------------------------------------------------------------------------
     def _inputs(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
