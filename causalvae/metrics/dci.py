@@ -31,7 +31,8 @@ __all__ = ["dci", "dci_scores"]
 Model = Literal["gbt", "lasso", "gbt_classifier"]
 
 
-def _table(a: np.ndarray, name: str) -> np.ndarray:
+def as_table(a: np.ndarray, name: str) -> np.ndarray:
+    """``a`` as a finite float64 (N, k) array with N >= 2 (a 1-D array is one column)."""
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 1:
         a = a[:, None]
@@ -106,8 +107,8 @@ def dci(
     disentanglement, completeness, informativeness (mean test R^2, or accuracy for the
     classifier), informativeness_train, per_factor_informativeness, importance (d x k).
     """
-    zs, zt = _table(latents_train, "latents_train"), _table(latents_test, "latents_test")
-    fs, ft = _table(factors_train, "factors_train"), _table(factors_test, "factors_test")
+    zs, zt = as_table(latents_train, "latents_train"), as_table(latents_test, "latents_test")
+    fs, ft = as_table(factors_train, "factors_train"), as_table(factors_test, "factors_test")
     if zs.shape[0] != fs.shape[0] or zt.shape[0] != ft.shape[0]:
         raise ValueError("latents and factors differ in length within a split")
     if zs.shape[1] != zt.shape[1] or fs.shape[1] != ft.shape[1]:

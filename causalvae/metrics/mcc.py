@@ -17,20 +17,13 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
+from causalvae.metrics.dci import as_table as _table
+
 __all__ = ["correlation_matrix", "match_latents", "mcc"]
 
 Method = Literal["pearson", "spearman"]
 
 
-def _table(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] == 0:
-        raise ValueError(f"{name} must be an (N, k) array with N >= 2, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
 
 
 def correlation_matrix(latents: np.ndarray, factors: np.ndarray,
