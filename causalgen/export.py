@@ -15,7 +15,10 @@ the labels ``l1..ln`` are integers in the reference's encoding (:func:`encodings
 - any other scene: each variable's range mapped linearly onto 0..999 and rounded; the range is
   its renderable range when finite, else the smallest and largest value in the file.
 
-An ``encoding.json`` beside the two folders records the encoding of every label. ``npz``
+An ``encoding.json`` beside the two folders records the encoding of every label, and a
+``labels.csv`` (``image, split, <variables>``) the exact values, so that ``causalgen import
+FOLDER --labels FOLDER/labels.csv [--columns ...]`` reads an export back (e.g. without a
+latent variable's column). ``npz``
 (dSprites-like keys; a temporal file keeps its time axis), ``hf`` (a HuggingFace ``datasets``
 directory) and ``webdataset`` (tar shards of PNG + JSON) are written by :mod:`causalgen.formats`,
 streamed with flat memory.
@@ -29,6 +32,7 @@ missing). Two exports to one ``--out`` at once: the second fails (:mod:`causalge
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -241,6 +245,14 @@ def _folders(ds: Dataset, names: list[str], tmp: Path, size: int,
             list(pool.map(save, range(start, start + len(block)), block))
             if progress is not None:
                 progress(len(block))
+    with open(tmp / "labels.csv", "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["image", "split", *names])
+        for k in range(ds.n):
+            part = "train" if ds.split[k] == 0 else "test"
+            name = "_".join([str(k), *map(str, ints[k].tolist())]) + ".png"
+            out.writerow([f"{part}/{name}", part,
+                          *(f"{float(ds.labels[k, i]):.9g}" for i in idx)])
     info = {
         "format": "causalvae-folders",
         "source": str(ds.path),

@@ -4,8 +4,10 @@ A run is scored through the same protocol as a model that is not ours
 (:mod:`causalvae.protocol`): its representation is what ``encode(images)`` returns from the
 image alone, scored by :func:`causalvae.representation.representation_metrics` (MCC, R^2, MIC /
 TIC, DCI, MIG). Label-fed encoders h(x, u) (``uses_labels``: causalvae, causalvae-int,
-conditionvae) have u *marginalised*: the posterior mean averaged over ``marginal_samples`` label
-vectors drawn from the training split (seeded, the same for every image), so no score can come
+conditionvae) are given no labels: one trained with the missing-label flag (``missing_flag``,
+the recommended causalvae) is told every label is missing, the input it learned for unlabelled
+images; any other has u *marginalised*: the posterior mean averaged over ``marginal_samples``
+label vectors drawn from the training split (seeded, the same for every image). No score can come
 from copying the labels fed. Their scores with the image's own labels fed are shown beside, under
 ``label_fed``. Besides that, the generator's ground truth gives:
 
@@ -63,8 +65,9 @@ from causalvae.representation import representation_metrics
 log = logging.getLogger(__name__)
 EVALUATION_NAME = "evaluation.json"
 # bumped when a metric changes, so `causalvae experiment` redoes older evaluations
-# (2: the label probe became a CNN; 3: shd_cpdag; 4: MCC / R2, image-only encoding, test split)
-EVALUATION_VERSION = 4
+# (2: the label probe became a CNN; 3: shd_cpdag; 4: MCC / R2, image-only encoding, test split;
+# 5: an encoder with the missing-label flag encodes an image alone with its labels marked missing)
+EVALUATION_VERSION = 5
 # evaluation keys settable with `--set KEY=VALUE` (evaluate, intervene): name -> (type, default)
 EVAL_SETTINGS: dict[str, tuple[type, Any]] = {
     "graph_threshold": (float, None),  # cut |A| here instead of the model's rule / the default
@@ -154,6 +157,9 @@ class ModelView:
         self.n = len(run.variable_names)
         self.blocks = self.model.k if self.model.concept_blocks else None
         self.marginal_u: np.ndarray | None = None  # (K, n) physical labels that stand in for u
+        # an encoder that reads a missing-label flag encodes an image alone with u marked missing
+        self.labels_missing = bool(self.model.uses_labels
+                                   and getattr(run.config.model, "missing_flag", False))
 
     def _inputs(self, images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = to_model_input(torch.from_numpy(np.ascontiguousarray(images)), self.device, self.size)
@@ -176,11 +182,15 @@ class ModelView:
     def encode(self, images: np.ndarray) -> np.ndarray:
         """The representation from the image alone (m, z_dim): the protocol's ``encode``.
 
-        A label-fed encoder gets each of the ``marginal_u`` label vectors in turn and the
-        posterior means are averaged (u marginalised over the training labels)."""
+        A label-fed encoder trained with the missing-label flag (``missing_flag``) is told that
+        every label is missing, the input it learned for unlabelled images; any other label-fed
+        encoder gets each of the ``marginal_u`` label vectors in turn and the posterior means are
+        averaged (u marginalised over the training labels)."""
         if not self.model.uses_labels:
             blank = np.zeros((len(images), self.n))
             return self.representation(images, blank)
+        if self.labels_missing:
+            return self.representation(images, np.full((len(images), self.n), np.nan))
         if self.marginal_u is None:
             raise CausalvaeError("set ModelView.marginal_u before encoding a label-fed model")
         total = np.zeros((len(images), self.model.z_dim))
@@ -238,6 +248,16 @@ def named_error(exc: InterventionError, names: list[str]) -> str:
             "reaches zero")
 
 
+def _encoding(view: ModelView) -> str:
+    """How a view encodes an image alone, in words (``evaluation.json``'s ``encoding``)."""
+    if not view.model.uses_labels:
+        return "image only"
+    if view.labels_missing:
+        return "image only, every label marked missing (the model's missing-label flag)"
+    k = 0 if view.marginal_u is None else len(view.marginal_u)
+    return f"image only, u marginalised over {k} training labels"
+
+
 def _marginal_labels(ds: Any, k: int, seed: int) -> np.ndarray:
     rows = ds.indices("train")
     pick = np.random.default_rng(seed + 7).choice(rows, size=min(k, len(rows)), replace=False)
@@ -276,9 +296,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         concept_dims = ([list(range(i * view.blocks, (i + 1) * view.blocks)) for i in range(view.n)]
                         if view.blocks else None)
         view.marginal_u = _marginal_labels(ds, opts["marginal_samples"], seed)
-        log.info("encoding %d held-out images (image only%s)", len(batch.indices),
-                 f", u marginalised over {len(view.marginal_u)} training labels"
-                 if run.model.uses_labels else "")
+        log.info("encoding %d held-out images (%s)", len(batch.indices), _encoding(view))
         rep = representation_metrics(view.encode(batch.images), batch.labels, names,
                                      concept_dims=concept_dims, seed=seed)
         label_fed = None
@@ -318,9 +336,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
         "evaluation_version": EVALUATION_VERSION,
         "run": str(run_dir), "data": str(data_path), "model": run.model.name,
         "variables": names, "epoch": run.epoch, "n_eval": len(batch.indices),
-        "encoding": ("image only, u marginalised over "
-                     f"{opts['marginal_samples']} training labels" if run.model.uses_labels
-                     else "image only"),
+        "encoding": _encoding(view),
         **rep,
         "mic_per_concept": {k: v["mic"] for k, v in rep["per_factor"].items()},
         "dci": {"disentanglement": rep["dci_d"], "completeness": rep["dci_c"],

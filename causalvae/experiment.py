@@ -31,7 +31,7 @@ from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import CausalvaeError, ConfigError
 from causalvae.evaluate import EVALUATION_NAME, EVALUATION_VERSION, evaluate
 from causalvae.models import ALIASES, canonical_name, get_model_class, list_models
-from causalvae.report import aggregate, run_summary, write_report
+from causalvae.report import aggregate, final_kl, run_summary, write_report
 from causalvae.train import train
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class ExperimentConfig:
     out: str
     n: int = 10_240
     seeds: int = 5
+    first_seed: int = 0  # seeds first_seed .. first_seed + seeds - 1 (e.g. 100: development)
     models: tuple[str, ...] = DEFAULT_MODELS
     epochs: int = 20
     image_size: int = 64
@@ -66,8 +67,14 @@ class ExperimentConfig:
         if unknown:
             raise CausalvaeError(f"unknown model(s) {unknown}; known: {', '.join(known)} "
                                  f"(label-only baselines: {', '.join(list_baselines())})")
-        if self.seeds < 1 or self.n < 100 or self.epochs < 1:
-            raise CausalvaeError("need --seeds >= 1, --n >= 100 and --epochs >= 1")
+        if self.seeds < 1 or self.n < 100 or self.epochs < 1 or self.first_seed < 0:
+            raise CausalvaeError("need --seeds >= 1, --first-seed >= 0, --n >= 100 and "
+                                 "--epochs >= 1")
+
+    @property
+    def seed_list(self) -> range:
+        """The seeds this experiment runs."""
+        return range(self.first_seed, self.first_seed + self.seeds)
 
 
 def data_file(target: str) -> Path | None:
@@ -206,12 +213,12 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         if model in BASELINES:
             settings_for(model, cfg.overrides, 0)
         else:
-            run_config(cfg, model, 0, out / "runs" / model / "seed0")
+            run_config(cfg, model, cfg.first_seed, out / "runs" / model / "seed0")
     out.mkdir(parents=True, exist_ok=True)
     (out / "experiment.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     rows: list[dict[str, Any]] = []
     try:
-        for seed in range(cfg.seeds):
+        for seed in cfg.seed_list:
             t0 = time.perf_counter()
             data = dataset_for_seed(cfg, seed)
             data_s = time.perf_counter() - t0
@@ -226,7 +233,7 @@ def run_experiment(cfg: ExperimentConfig, argv: Sequence[str] | None = None,
         done = {(r["model"], r["seed"]) for r in rows}
         rows += [{"model": m, "seed": s, "run": str(out / "runs" / m / f"seed{s}"),
                   "complete": False, "epochs_done": _epochs_done(out / "runs" / m / f"seed{s}")}
-                 for s in range(cfg.seeds) for m in cfg.models if (m, s) not in done]
+                 for s in cfg.seed_list for m in cfg.models if (m, s) not in done]
     report = aggregate(asdict(cfg), [r for r in rows if r["complete"]], argv)
     report["runs"] = rows
     report["incomplete"] = [{"model": r["model"], "seed": r["seed"],
@@ -295,4 +302,17 @@ def _one_run(cfg: ExperimentConfig, model: str, seed: int, out: Path, data: Path
     if state != "finished" or not timing_path.exists():
         timing_path.write_text(json.dumps(timing) + "\n")
     return {"model": model, "seed": seed, "run": str(run_dir), "data": str(data),
-            "complete": True, **run_summary(ev), "timing": json.loads(timing_path.read_text())}
+            "complete": True, **run_summary(ev), "kl": final_kl(_last_epoch(run_dir)),
+            "timing": json.loads(timing_path.read_text())}
+
+
+def _last_epoch(run_dir: Path) -> dict[str, Any] | None:
+    """The last row of a run's ``metrics.jsonl`` (None without one)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return None
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        return None

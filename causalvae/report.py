@@ -22,7 +22,20 @@ DASH = "-"
 
 METRICS = ("shd", "shd_cpdag", "shd_default_rule", "precision", "recall", "auroc", "mcc",
            "mcc_spearman", "r2_linear", "r2_nonlinear", "mic", "mic_label_fed", "tic", "tic_norm",
-           "mig", "dci_d", "dci_c", "dci_i", "cf_pixel_mse", "cf_probe_rmse", "recon_mse")
+           "mig", "dci_d", "dci_c", "dci_i", "cf_pixel_mse", "cf_probe_rmse", "recon_mse", "kl")
+
+
+def final_kl(last_epoch: dict[str, Any] | None) -> float | None:
+    """The regulariser of a run's last training epoch (a ``metrics.jsonl`` row), in nats per
+    image, unweighted: the sum of its ``kl*`` terms (CausalVAE: kl_eps + kl_z), or CHyVAE's
+    ``reg`` (its inverse-Wishart objective's latent term). Near 0 means posterior collapse: the
+    latents carry no information about the image. None for a row without such a term."""
+    if not last_epoch:
+        return None
+    kls = [float(v) for k, v in last_epoch.items() if k.startswith("kl")]
+    if kls:
+        return sum(kls)
+    return float(last_epoch["reg"]) if "reg" in last_epoch else None
 
 
 def run_summary(ev: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +110,13 @@ def fmt_stat(stat: dict[str, float] | None, digits: int = 3) -> str:
     return f"{stat['mean']:.{digits}g} ± {stat['sd']:.2g}"
 
 
+def _seed_text(cfg: dict[str, Any]) -> str:
+    """'5 seeds (0-4)': how many seeds, and which."""
+    first = int(cfg.get("first_seed", 0))
+    n = int(cfg["seeds"])
+    return f"{n} seed{'s' if n != 1 else ''} ({first}{'' if n == 1 else f'-{first + n - 1}'})"
+
+
 def _seeds0(s: dict[str, Any]) -> str:
     return DASH if s.get("seeds_shd0") is None else f"{s['seeds_shd0']} / {len(s['shd_per_seed'])}"
 
@@ -124,7 +144,8 @@ COLUMNS: list[Column] = [
     ("MIC", _metric("mic")), ("MIC, labels fed", _metric("mic_label_fed")),
     ("TIC (normalised)", _metric("tic_norm")), ("MIG", _metric("mig")), ("DCI D / C / I", _dci),
     ("CF pixel MSE", _metric("cf_pixel_mse")), ("CF probe RMSE", _metric("cf_probe_rmse")),
-    ("recon MSE (floor)", _metric("recon_mse")), ("s / seed", _seconds),
+    ("recon MSE (floor)", _metric("recon_mse")), ("KL (last epoch)", _metric("kl")),
+    ("s / seed", _seconds),
 ]
 
 
@@ -154,7 +175,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"N = {cfg['n']} images ({cfg['image_size']} px), {cfg['seeds']} seeds, {cfg['epochs']} "
+        f"N = {cfg['n']} images ({cfg['image_size']} px), {_seed_text(cfg)}, {cfg['epochs']} "
         f"epochs, batch {cfg['batch_size']}, intervention mix {cfg['intervention_mix']}, "
         f"overrides: {', '.join(cfg['overrides']) or 'none'}.",
         "",
@@ -278,7 +299,7 @@ def latex_table(report: dict[str, Any]) -> str:
     lines += [
         "\\bottomrule", "\\end{tabular}",
         f"\\caption{{{_tex_escape(str(cfg['target']))}: mean $\\pm$ standard deviation over "
-        f"{cfg['seeds']} seeds (N = {cfg['n']}, {cfg['image_size']} px, {cfg['epochs']} epochs); "
+        f"{_seed_text(cfg)} (N = {cfg['n']}, {cfg['image_size']} px, {cfg['epochs']} epochs); "
         "-- where a model has no such metric.}",
         "\\label{tab:main-results}", "\\end{table}", "",
     ]

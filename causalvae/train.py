@@ -65,7 +65,7 @@ from causalvae.trainingdata import make_optimizer, structure_stage, training_spl
 __all__ = ["RESUMABLE_KEYS", "TrainResult", "Trainer", "train", "training_split"]
 
 log = logging.getLogger(__name__)
-TEST_LOSS_MAX = 4096  # test samples in each epoch's test loss (a fixed subset: the first ones)
+TEST_LOSS_MAX = 512  # test samples in each epoch's test loss (the first ones): ~2 % of an epoch
 
 # Settings a resumed run may change (the numerics stay bit-identical only if device, amp,
 # cpu_amp, threads and compile stay as they were); anything else is refused.
@@ -269,6 +269,8 @@ class Trainer:
                    result: TrainResult) -> None:
         tc = self.config.train
         self.model.train()
+        if hasattr(self.model, "set_epoch"):
+            self.model.set_epoch(epoch)  # e.g. a KL warm-up's weight
         self.sampler.set_epoch(epoch, skip)
         # sums[0] counts batches, sums[1:] add up [loss, *terms]; kept on the device between syncs
         sums = torch.zeros(len(names) + 1, dtype=torch.float64, device=self.device)
@@ -303,12 +305,12 @@ class Trainer:
                **dict(zip(names, means, strict=True)),
                "images_per_s": float(totals[-1]) / max(elapsed, 1e-9),
                "lr": self.optimizer.param_groups[0]["lr"], "time": elapsed}
-        test_loss = self._test_loss()
+        test_loss = epoch_test_loss(self, TEST_LOSS_MAX)
         if test_loss is not None:
             row["test_loss"] = test_loss
         result.history.append(row)
         self._log_row(row)
-        self._log_epoch(row)
+        log_epoch(self, row)
         if hasattr(self.model, "epoch_end"):
             self.model.epoch_end()
         if self.scheduler is not None:
@@ -361,12 +363,6 @@ class Trainer:
                if "is kept" in kept else ""))
 
     # -- checkpoints, metrics, artefacts ----------------------------------------------------
-    def _test_loss(self) -> float | None:
-        return epoch_test_loss(self, TEST_LOSS_MAX)
-
-    def _log_epoch(self, row: dict[str, Any]) -> None:
-        log_epoch(self, row)
-
     def _log_row(self, row: dict[str, Any]) -> None:
         if not self.rt.is_main:
             return

@@ -350,6 +350,9 @@ def figures(path: Path, data: Path | None, fmt: str, only: str | None) -> None:
 @click.argument("target", metavar="SCENE_SPEC_OR_FILE")
 @click.option("--n", "n", default=10_240, show_default=True, type=click.IntRange(min=100))
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--first-seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seeds run from here: --first-seed 100 --seeds 3 runs 100, 101, 102 "
+                   "(keep development seeds apart from the ones you report).")
 @click.option("--models", default="causalvae,conditionvae,betavae", show_default=True,
               help="Comma-separated model names: the recommended causalvae and baselines.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
@@ -368,7 +371,7 @@ def figures(path: Path, data: Path | None, fmt: str, only: str | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Experiment directory [experiments/NAME].")
 @user_errors
-def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_size: int,
+def experiment(target: str, n: int, seeds: int, first_seed: int, models: str, epochs: int, image_size: int,
                batch_size: int, intervention_mix: float, device: str, label_fraction: float,
                set_: tuple[str, ...],
                out: Path | None) -> None:
@@ -382,7 +385,7 @@ def experiment(target: str, n: int, seeds: int, models: str, epochs: int, image_
 
     name = Path(target).stem if target.endswith((".toml", ".h5", ".hdf5")) else target
     out = out or Path("experiments") / name
-    cfg = ExperimentConfig(target=target, out=str(out), n=n, seeds=seeds,
+    cfg = ExperimentConfig(target=target, out=str(out), n=n, seeds=seeds, first_seed=first_seed,
                            models=tuple(m.strip() for m in models.split(",") if m.strip()),
                            epochs=epochs, image_size=image_size, batch_size=batch_size,
                            intervention_mix=intervention_mix, device=device,

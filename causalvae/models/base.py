@@ -91,6 +91,15 @@ class BaseVAE(nn.Module):
         label_in = (2 * self.n if config.missing_flag else self.n) if self.uses_labels else 0
         head_in = self.encoder.out_features + label_in
         self.head = nn.Linear(head_in, self.posterior_size())
+        self.reg_weight = 1.0  # the regulariser's weight this epoch (see set_epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based). A config with ``kl_warmup`` = W > 0
+        weights the regulariser (KL / hyperprior term) by min(1, (epoch + 1) / W): a linear
+        warm-up over the first W epochs, a function of the epoch alone so a resumed run keeps
+        it."""
+        warmup = int(getattr(self.config, "kl_warmup", 0))
+        self.reg_weight = min(1.0, (epoch + 1) / warmup) if warmup > 0 else 1.0
 
     # -- pieces subclasses may override ------------------------------------------------------
     def posterior_size(self) -> int:

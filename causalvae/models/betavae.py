@@ -16,13 +16,15 @@ __all__ = ["BetaVAE", "BetaVAEConfig"]
 
 @dataclass
 class BetaVAEConfig(ModelConfig):
-    """Standard normal prior, KL weighted by ``beta``."""
+    """Standard normal prior, KL weighted by ``beta``; ``kl_warmup`` = W > 0 ramps that weight
+    linearly from beta / W to beta over the first W epochs (0: off)."""
 
     beta: float = 4.0
+    kl_warmup: int = 0
 
     def validate(self) -> None:
         super().validate()
-        check_positive(self, "beta", allow_zero=True)
+        check_positive(self, "beta", "kl_warmup", allow_zero=True)
 
 
 @register("betavae", BetaVAEConfig)
@@ -34,4 +36,4 @@ class BetaVAE(BaseVAE):
     def regulariser(self, mu: Tensor, logvar: Tensor, z: Tensor,
                     u: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
         kl = kl_std_normal(mu, logvar)  # (B,)
-        return self.config.beta * kl, {"kl": kl.mean()}
+        return self.reg_weight * self.config.beta * kl, {"kl": kl.mean()}

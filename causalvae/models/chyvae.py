@@ -30,11 +30,13 @@ class CHyVAEConfig(ModelConfig):
 
     ``nu`` = 0 means z_dim + 23 (the public code's 33 for z_dim 10, shifted with z_dim so that the
     excess degrees of freedom stay the same); ``psi_scale`` = 0 means max(nu - z_dim - 1, 1), which
-    makes E[Sigma] = I as in the public code.
+    makes E[Sigma] = I as in the public code. ``kl_warmup`` = W > 0 ramps the regulariser's
+    weight linearly to 1 over the first W epochs (0: off).
     """
 
     nu: float = 0.0
     psi_scale: float = 0.0
+    kl_warmup: int = 0
 
     def resolved_nu(self) -> float:
         return self.nu if self.nu > 0 else float(self.z_dim + 23)
@@ -46,7 +48,7 @@ class CHyVAEConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_positive(self, "nu", "psi_scale", allow_zero=True)
+        check_positive(self, "nu", "psi_scale", "kl_warmup", allow_zero=True)
         if self.nu > 0 and self.n_concepts and self.nu <= self.z_dim - 1:
             raise ConfigError(f"nu={self.nu} must exceed z_dim - 1 = {self.z_dim - 1}")
 
@@ -94,7 +96,7 @@ class CHyVAE(BaseVAE):
             reg = -chyvae_regulariser(z, mu, sigma, self.psi, self.nu)  # (B,)
         recon = self.decode(z)  # (B, 3, S, S)
         rec = self.reconstruction_loss(recon, x)  # (B,)
-        return VAEOutput(loss=(rec + reg).mean(), terms={"recon": rec.mean(), "reg": reg.mean()},
+        return VAEOutput(loss=(rec + self.reg_weight * reg).mean(), terms={"recon": rec.mean(), "reg": reg.mean()},
                          recon=recon, latents=z, mu=mu)
 
     @torch.no_grad()

@@ -170,3 +170,27 @@ def test_an_interrupted_export_leaves_nothing(pendulum_file: Path, tmp_path: Pat
 def test_unknown_format(pendulum_file: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="did you mean 'npz'"):
         export_module.export(pendulum_file, tmp_path / "x", "npy")
+
+
+def test_folders_labels_csv_has_exact_values_and_imports_back(tmp_path: Path) -> None:
+    """labels.csv beside the folders: every image once, its split, the exact float labels of the
+    exported columns; `causalgen import --labels ... --columns` reads a subset back unchanged."""
+    from causalgen.external import import_images
+
+    rng = np.random.default_rng(3)
+    labels = (rng.normal(size=(12, 3)) * [1.0, 10.0, 0.01]).astype(np.float32)
+    src = arrays_file(tmp_path / "c.h5", "custom/x", ["h", "a", "b"], labels)
+    out = export(src, tmp_path / "out", variables=["a", "b", "h"], size=32)
+    rows = (out / "labels.csv").read_text().splitlines()
+    assert rows[0] == "image,split,a,b,h" and len(rows) == 13
+    parts = [r.split(",") for r in rows[1:]]
+    assert all((out / p[0]).is_file() and p[0].startswith(p[1] + "/") for p in parts)
+    assert [p[1] for p in parts] == ["test" if k % 4 == 3 else "train" for k in range(12)]
+    got = np.array([[float(v) for v in p[2:]] for p in parts], dtype=np.float32)
+    np.testing.assert_array_equal(got, labels[:, [1, 2, 0]])
+    back = import_images(out, tmp_path / "back.h5", labels=out / "labels.csv",
+                         columns=["a", "b"], size=32)
+    ds = open_dataset(back.path)
+    assert ds.variable_names == ["a", "b"] and ds.n == 12
+    order = np.argsort(ds.labels[:, 0])
+    np.testing.assert_array_equal(ds.labels[order], labels[np.argsort(labels[:, 1])][:, [1, 2]])

@@ -461,3 +461,29 @@ def test_runs_saved_before_the_rename_load_as_the_model_they_trained() -> None:
     assert RunConfig.from_dict({"train": {"model": "causalvae"}}).train.model == "causalvae"
     with pytest.raises(ConfigError, match="version"):
         RunConfig.from_dict({"version": 99, "train": {}}, saved=True)
+
+
+@pytest.mark.parametrize("name", ["betavae", "chyvae"])
+def test_kl_warmup_ramps_the_regulariser_over_the_first_epochs(name: str) -> None:
+    """kl_warmup = 4: the regulariser's weight is 1/4, 2/4, 3/4, 1, 1 in epochs 0-4, so the loss
+    is recon + w * reg with the same draws; 0 (the default) keeps the full weight from epoch 0."""
+    model, _ = make_model(name, "image_size=32", "kl_warmup=4")
+    x = torch.rand(4, 3, 32, 32)
+    weights, losses, parts = [], [], []
+    for epoch in range(5):
+        model.set_epoch(epoch)
+        torch.manual_seed(0)
+        out = model(x)
+        weights.append(model.reg_weight)
+        reg = out.terms.get("kl", out.terms.get("reg"))
+        reg = reg * (model.config.beta if name == "betavae" else 1.0)
+        losses.append(float(out.loss.detach()))
+        parts.append(float(out.terms["recon"] + model.reg_weight * reg))
+    assert weights == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert losses == pytest.approx(parts, rel=1e-5)
+    assert losses[0] != pytest.approx(losses[3])  # the weight reaches the loss
+    plain, _ = make_model(name, "image_size=32")
+    plain.set_epoch(0)
+    assert plain.reg_weight == 1.0
+    with pytest.raises(ConfigError):
+        make_model(name, "kl_warmup=-1")

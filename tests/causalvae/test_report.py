@@ -76,3 +76,18 @@ def test_report_embeds_figures() -> None:
     assert "](figures/summary.png)" in md
     assert "![m: learned |A| beside the true graph" in md
     assert md.index("## Main results") < md.index("figures/summary.png") < md.index("## Appendix")
+
+
+def test_final_kl_reads_the_regulariser_of_the_last_epoch() -> None:
+    """The KL column: the sum of kl* terms (CausalVAE's kl_eps + kl_z), CHyVAE's reg, else none."""
+    from causalvae.report import final_kl
+
+    assert final_kl({"epoch": 20, "loss": 9.0, "recon": 5.0, "kl_eps": 1.5, "kl_z": 2.0}) == 3.5
+    assert final_kl({"epoch": 3, "recon": 5.0, "kl": 0.01}) == 0.01  # a collapsed beta-VAE
+    assert final_kl({"recon": 5.0, "reg": 7.0}) == 7.0
+    assert final_kl({"recon": 5.0}) is None and final_kl(None) is None
+    rows = [{"model": "m", "seed": s, "kl": 2.0 + s} for s in range(2)]
+    report = aggregate({**CONFIG, "first_seed": 3}, rows)
+    assert report["models"]["m"]["kl"]["mean"] == 2.5
+    md = markdown_report(report)
+    assert "KL (last epoch)" in md and "2 seeds (3-4)" in md

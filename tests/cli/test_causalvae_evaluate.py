@@ -166,3 +166,27 @@ def test_label_probe_reads_labels_from_real_images_and_nothing_from_noise(
     assert blind.error(images[test], shuffled[test]) > 0.85
     again = LabelProbe(images[train], labels[train], epochs=15)  # seeded: the same probe
     np.testing.assert_array_equal(probe.predict(images[test]), again.predict(images[test]))
+
+
+def test_image_only_encoding_marks_labels_missing(tiny_run: tuple[Path, Path]) -> None:
+    """The recommended causalvae reads a missing-label flag, so an image alone is encoded with
+    every label marked missing: the result depends on the image only (not on marginal_u), and
+    evaluation.json says so."""
+    from causalgen.io import open_dataset
+    from causalvae.checkpoint import load_run
+    from causalvae.evaluate import ModelView
+
+    data, run = tiny_run
+    view = ModelView(load_run(run), "cpu")
+    assert view.labels_missing
+    with open_dataset(data) as ds:
+        images, labels = ds.images[:20], ds.labels[:20]
+    alone = view.encode(images)
+    np.testing.assert_array_equal(alone, view.representation(images, np.full((20, 4), np.nan)))
+    view.marginal_u = labels[:3]  # ignored: no label vector stands in for the missing ones
+    np.testing.assert_array_equal(view.encode(images), alone)
+    assert not np.allclose(view.representation(images, labels), alone)  # labels do matter
+    if not (run / "evaluation.json").exists():
+        assert invoke("evaluate", str(run), "--n-eval", "60", "--n-cf", "16")[0] == 0
+    r = json.loads((run / "evaluation.json").read_text())
+    assert "marked missing" in r["encoding"] and r["evaluation_version"] == 5

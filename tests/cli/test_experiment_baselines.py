@@ -48,3 +48,23 @@ def test_bad_baseline_setting_exits_2_before_work(tmp_path: Path) -> None:
     assert code == 2 and "alpha" in text and not (tmp_path / "bad").exists()
     code, text = invoke("experiment", "pendulum-v1", "--models", "pcx", "--out", str(tmp_path / "b"))
     assert code == 2 and "label-only baselines: ges, pc, pc-int" in text
+
+
+def test_first_seed_runs_those_seeds_and_the_report_says_which(tmp_path: Path) -> None:
+    """--first-seed 100 --seeds 2 runs seeds 100 and 101 (development seeds kept apart from the
+    reported 0, 1, ...): their own data files, run directories and report rows."""
+    out = tmp_path / "dev"
+    code, text = invoke("experiment", "pendulum-v1", "--n", "200", "--seeds", "2",
+                        "--first-seed", "100", "--models", "ges", "--image-size", "32",
+                        "--out", str(out))
+    assert code == 0, text
+    assert sorted(p.name for p in (out / "runs" / "ges").iterdir()) == ["seed100", "seed101"]
+    assert sorted(f.name.split("-")[3] for f in (out / "data").glob("*.h5")) == \
+        ["seed100", "seed101"]
+    report = json.loads((out / "report.json").read_text())
+    assert [r["seed"] for r in report["runs"]] == [100, 101]
+    assert report["config"]["first_seed"] == 100
+    assert "2 seeds (100-101)" in (out / "report.md").read_text()
+    code, text = invoke("experiment", "pendulum-v1", "--first-seed", "-1", "--out",
+                        str(tmp_path / "bad"))
+    assert code == 2 and "--first-seed" in text
