@@ -26,21 +26,11 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.linear_model import Lasso
 
+from causalvae.metrics.arrays import as_table
+
 __all__ = ["dci", "dci_scores"]
 
 Model = Literal["gbt", "lasso", "gbt_classifier"]
-
-
-def as_table(a: np.ndarray, name: str) -> np.ndarray:
-    """``a`` as a finite float64 (N, k) array with N >= 2 (a 1-D array is one column)."""
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] == 0:
-        raise ValueError(f"{name} must be an (N, k) array with N >= 2, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
 
 
 def _specificity(p: np.ndarray, base: int) -> np.ndarray:
@@ -107,8 +97,8 @@ def dci(
     disentanglement, completeness, informativeness (mean test R^2, or accuracy for the
     classifier), informativeness_train, per_factor_informativeness, importance (d x k).
     """
-    zs, zt = as_table(latents_train, "latents_train"), as_table(latents_test, "latents_test")
-    fs, ft = as_table(factors_train, "factors_train"), as_table(factors_test, "factors_test")
+    zs, zt = as_table(latents_train, "latents_train", 2), as_table(latents_test, "latents_test", 2)
+    fs, ft = as_table(factors_train, "factors_train", 2), as_table(factors_test, "factors_test", 2)
     if zs.shape[0] != fs.shape[0] or zt.shape[0] != ft.shape[0]:
         raise ValueError("latents and factors differ in length within a split")
     if zs.shape[1] != zt.shape[1] or fs.shape[1] != ft.shape[1]:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
-from causalvae.metrics.dci import as_table as _table
+from causalvae.metrics.arrays import as_table
 
 __all__ = ["correlation_matrix", "match_latents", "mcc"]
 
@@ -29,7 +29,7 @@ Method = Literal["pearson", "spearman"]
 def correlation_matrix(latents: np.ndarray, factors: np.ndarray,
                        method: Method = "pearson") -> np.ndarray:
     """Correlations (d, k) of every latent column with every factor column (0 for constants)."""
-    z, f = _table(latents, "latents"), _table(factors, "factors")
+    z, f = as_table(latents, "latents", 2), as_table(factors, "factors", 2)
     if z.shape[0] != f.shape[0]:
         raise ValueError(f"latents and factors differ in length: {z.shape[0]} vs {f.shape[0]}")
     if method == "spearman":

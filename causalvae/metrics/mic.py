@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from causalvae.metrics.arrays import as_table
+
 __all__ = ["characteristic_matrix", "concept_mic_tic", "mic", "mic_matrix", "mic_tic", "n_cells"]
 
 
@@ -212,15 +214,6 @@ def _subsample(n: int, max_samples: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_samples, replace=False))
 
 
-def _as_table(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be (N, k), got shape {a.shape}")
-    return a
-
-
 def mic_matrix(
     latents: np.ndarray,
     labels: np.ndarray,
@@ -235,8 +228,8 @@ def mic_matrix(
     with `seed`; None uses all), since the cost grows like N ** 1.8. Returns JSON-ready lists:
     mic (n x m), tic (n x m, raw sums), tic_norm (n x m, divided by the cell count), n_samples.
     """
-    z = _as_table(latents, "latents")
-    u = _as_table(labels, "labels")
+    z = as_table(latents, "latents")
+    u = as_table(labels, "labels")
     if z.shape[0] != u.shape[0]:
         raise ValueError(f"latents and labels differ in length: {z.shape[0]} vs {u.shape[0]}")
     keep = _subsample(z.shape[0], max_samples, seed)
@@ -270,8 +263,8 @@ def concept_mic_tic(
     over concepts of the diagonal), tic_norm, per_concept (list of dicts) and matrix (the full
     `mic_matrix` result, so off-diagonal leakage is visible too).
     """
-    z = _as_table(concept_latents, "concept_latents")
-    u = _as_table(labels, "labels")
+    z = as_table(concept_latents, "concept_latents")
+    u = as_table(labels, "labels")
     if z.shape[1] != u.shape[1]:
         raise ValueError(
             f"concept_latents and labels must have the same number of columns, got {z.shape[1]} "

@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from causalvae.metrics.arrays import as_table
+
 __all__ = ["discretize", "discretize_factors", "mig", "mutual_info_matrix"]
-
-
-def _table(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty (N, k) array, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
 
 
 def discretize(x: np.ndarray, bins: int = 20) -> np.ndarray:
@@ -32,7 +23,7 @@ def discretize(x: np.ndarray, bins: int = 20) -> np.ndarray:
     Bin edges span each column's [min, max]; the maximum falls in the last bin; a constant
     column maps to bin 0.
     """
-    x = _table(x, "x")
+    x = as_table(x, "x")
     if bins < 2:
         raise ValueError(f"bins must be >= 2, got {bins}")
     lo, hi = x.min(axis=0), x.max(axis=0)  # (d,)
@@ -43,7 +34,7 @@ def discretize(x: np.ndarray, bins: int = 20) -> np.ndarray:
 
 def discretize_factors(factors: np.ndarray, bins: int = 20) -> np.ndarray:
     """Integer codes (N, k) of factors: their distinct values if at most `bins`, else histogram bins."""
-    f = _table(factors, "factors")
+    f = as_table(factors, "factors")
     codes = np.empty(f.shape, dtype=np.int64)
     for j in range(f.shape[1]):
         values, inverse = np.unique(f[:, j], return_inverse=True)
@@ -86,8 +77,8 @@ def mig(latents: np.ndarray, factors: np.ndarray, bins: int = 20) -> dict:
     Returns a JSON-ready dict: mig, per_factor (gaps), mutual_info (d x k, nats),
     factor_entropy (k, nats).
     """
-    z = _table(latents, "latents")
-    f = _table(factors, "factors")
+    z = as_table(latents, "latents")
+    f = as_table(factors, "factors")
     if z.shape[0] != f.shape[0]:
         raise ValueError(f"latents and factors differ in length: {z.shape[0]} vs {f.shape[0]}")
     if z.shape[1] < 2:

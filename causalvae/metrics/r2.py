@@ -22,23 +22,14 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from causalvae.metrics.arrays import as_table
+
 __all__ = ["r2_scores"]
 
 Model = Literal["linear", "kernel"]
 PENALTIES = np.logspace(-6, 1, 8)
 BANDWIDTHS = (0.5, 1.0, 2.0, 4.0)  # multiples of the median-heuristic gamma
 FEATURES = 300
-
-
-def _table(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[1] == 0:
-        raise ValueError(f"{name} must be an (N, k) array, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
 
 
 def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +102,7 @@ def r2_scores(latents: np.ndarray, factors: np.ndarray, model: Model = "linear",
     Returns a JSON-ready dict: r2 (mean over factors), per_factor (list), model, folds,
     n_samples. A constant factor has R^2 NaN (nothing to explain) and is left out of the mean.
     """
-    z, f = _table(latents, "latents"), _table(factors, "factors")
+    z, f = as_table(latents, "latents"), as_table(factors, "factors")
     if z.shape[0] != f.shape[0]:
         raise ValueError(f"latents and factors differ in length: {z.shape[0]} vs {f.shape[0]}")
     if model not in ("linear", "kernel"):
