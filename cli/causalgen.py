@@ -57,6 +57,10 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, str | f
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise click.BadParameter(f"expected VAR=VALUE, got {item!r}", param_hint=option)
+        if name.strip() in out:  # the last one would win without a word
+            raise click.BadParameter(f"{name.strip()} is set twice ({out[name.strip()]!r} and "
+                                     f"{value.strip()!r}); give each variable once",
+                                     param_hint=option)
         try:
             out[name.strip()] = float(value)
         except ValueError:

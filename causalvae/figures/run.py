@@ -72,14 +72,14 @@ def write_run_figures(run_dir: str | os.PathLike, data: str | os.PathLike | None
     if not (run_dir / CHECKPOINT_NAME).is_file():  # refuse before anything is drawn or made
         raise CheckpointError(f"{run_dir} is not a run directory (no {CHECKPOINT_NAME}); "
                               "pass a directory written by `causalvae train` or an experiment's")
-    dest = Path(out) if out is not None else run_dir / FIGURES_DIR
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = Path(out) if out is not None else run_dir / FIGURES_DIR  # made with its first figure
     ev_path = run_dir / EVALUATION_NAME
     ev = json.loads(ev_path.read_text()) if ev_path.exists() else None
     written: list[Path] = []
 
     def put(name: str, fig: Any) -> None:
         if fig is not None:
+            dest.mkdir(parents=True, exist_ok=True)
             written.append(save(fig, dest / f"{name}{suffix}"))
 
     for name in which:

@@ -94,3 +94,12 @@ def test_existing_output_refused_by_real_process(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert "--overwrite" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_variable_set_twice_by_do_is_refused(tmp_path: Path) -> None:
+    """--do x=1 --do x=2 used to keep the last value without a word."""
+    out = tmp_path / "p.h5"
+    result = CliRunner().invoke(main, ["pendulum", "--n", "4", "--out", str(out), "--do",
+                                       "light_angle=100", "--do", "light_angle=110"])
+    assert result.exit_code == 2 and "light_angle is set twice" in result.output
+    assert "100.0" in result.output and "'110'" in result.output and not out.exists()
