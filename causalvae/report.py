@@ -27,9 +27,10 @@ METRICS = ("shd", "shd_cpdag", "shd_default_rule", "precision", "recall", "auroc
 
 def final_kl(last_epoch: dict[str, Any] | None) -> float | None:
     """The regulariser of a run's last training epoch (a ``metrics.jsonl`` row), in nats per
-    image, unweighted: the sum of its ``kl*`` terms (CausalVAE: kl_eps + kl_z), or CHyVAE's
-    ``reg`` (its inverse-Wishart objective's latent term). Near 0 means posterior collapse: the
-    latents carry no information about the image. None for a row without such a term."""
+    image, unweighted: the sum of its ``kl*`` terms (CausalVAE: kl_eps + kl_z; CHyVAE logs
+    KL(q(z|x) || N(0, I)) as a diagnostic beside its objective), else a CHyVAE run's ``reg``
+    (runs made before that diagnostic). Near 0 means posterior collapse: the latents carry no
+    information about the image. None for a row without such a term."""
     if not last_epoch:
         return None
     kls = [float(v) for k, v in last_epoch.items() if k.startswith("kl")]

@@ -94,10 +94,15 @@ class CHyVAE(BaseVAE):
             eye = torch.eye(self.z_dim, device=x.device)
             sigma = chol @ chol.transpose(1, 2) + 1e-4 * eye  # (B, d, d)
             reg = -chyvae_regulariser(z, mu, sigma, self.psi, self.nu)  # (B,)
+            # a diagnostic, not in the loss: KL(q(z|x) || N(0, I)), 0 when the posterior has
+            # collapsed onto the prior (the regulariser above has no such zero)
+            kl = 0.5 * (sigma.diagonal(dim1=-2, dim2=-1).sum(-1) + mu.square().sum(-1)
+                        - self.z_dim - torch.linalg.slogdet(sigma)[1])  # (B,)
         recon = self.decode(z)  # (B, 3, S, S)
         rec = self.reconstruction_loss(recon, x)  # (B,)
-        return VAEOutput(loss=(rec + self.reg_weight * reg).mean(), terms={"recon": rec.mean(), "reg": reg.mean()},
-                         recon=recon, latents=z, mu=mu)
+        terms = {"recon": rec.mean(), "reg": reg.mean(), "kl": kl.detach().mean()}
+        return VAEOutput(loss=(rec + self.reg_weight * reg).mean(), terms=terms, recon=recon,
+                         latents=z, mu=mu)
 
     @torch.no_grad()
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:

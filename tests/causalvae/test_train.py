@@ -137,7 +137,7 @@ def test_sanity_pass_leaves_the_model_untouched(tiny_data, make_config) -> None:
     trainer = Trainer(make_config("chyvae"), tiny_data)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     rng = torch.get_rng_state()
-    assert trainer.sanity_check(0) == ["recon", "reg"]
+    assert trainer.sanity_check(0) == ["recon", "reg", "kl"]
     assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in before.items())
     assert all(p.grad is None for p in trainer.model.parameters())
     assert torch.equal(rng, torch.get_rng_state())
