@@ -270,7 +270,7 @@ class Trainer:
         tc = self.config.train
         self.model.train()
         if hasattr(self.model, "set_epoch"):
-            self.model.set_epoch(epoch)  # e.g. a KL warm-up's weight
+            self.model.set_epoch(epoch, tc.epochs)  # e.g. a KL warm-up's weight
         self.sampler.set_epoch(epoch, skip)
         # sums[0] counts batches, sums[1:] add up [loss, *terms]; kept on the device between syncs
         sums = torch.zeros(len(names) + 1, dtype=torch.float64, device=self.device)

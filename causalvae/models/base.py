@@ -93,12 +93,15 @@ class BaseVAE(nn.Module):
         self.head = nn.Linear(head_in, self.posterior_size())
         self.reg_weight = 1.0  # the regulariser's weight this epoch (see set_epoch)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Called by the trainer before each epoch (0-based). A config with ``kl_warmup`` = W > 0
-        weights the regulariser (KL / hyperprior term) by min(1, (epoch + 1) / W): a linear
-        warm-up over the first W epochs, a function of the epoch alone so a resumed run keeps
-        it."""
+    def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
+        """Called by the trainer before each epoch (0-based) of a run of ``epochs``. A config with
+        ``kl_warmup`` = W > 0 weights the regulariser (KL / hyperprior term) by
+        min(1, (epoch + 1) / W'), W' = min(W, epochs // 2) (at least 1): a linear warm-up over the
+        first W epochs, and never over more than half of the run, so the last half always trains
+        the full objective. A function of the epoch alone, so a resumed run keeps it."""
         warmup = int(getattr(self.config, "kl_warmup", 0))
+        if warmup > 0 and epochs is not None:
+            warmup = max(1, min(warmup, epochs // 2))
         self.reg_weight = min(1.0, (epoch + 1) / warmup) if warmup > 0 else 1.0
 
     # -- pieces subclasses may override ------------------------------------------------------

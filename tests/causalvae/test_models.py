@@ -466,7 +466,8 @@ def test_runs_saved_before_the_rename_load_as_the_model_they_trained() -> None:
 @pytest.mark.parametrize("name", ["betavae", "chyvae"])
 def test_kl_warmup_ramps_the_regulariser_over_the_first_epochs(name: str) -> None:
     """kl_warmup = 4: the regulariser's weight is 1/4, 2/4, 3/4, 1, 1 in epochs 0-4, so the loss
-    is recon + w * reg with the same draws; 0 (the default) keeps the full weight from epoch 0."""
+    is recon + w * reg with the same draws; a short run shortens the warm-up to half of it;
+    0 keeps the full weight from epoch 0."""
     model, _ = make_model(name, "image_size=32", "kl_warmup=4")
     x = torch.rand(4, 3, 32, 32)
     weights, losses, parts = [], [], []
@@ -483,8 +484,17 @@ def test_kl_warmup_ramps_the_regulariser_over_the_first_epochs(name: str) -> Non
     assert losses[0] != pytest.approx(losses[3])  # the weight reaches the loss
     if name == "chyvae":  # its KL to N(0, I) is logged, not optimised
         assert out.terms["kl"] > 0 and not out.terms["kl"].requires_grad
-    plain, _ = make_model(name, "image_size=32")
-    plain.set_epoch(0)
+    model.set_epoch(0, 4)  # a 4-epoch run: the warm-up takes at most half of it (2 epochs)
+    assert model.reg_weight == 0.5
+    model.set_epoch(1, 4)
+    assert model.reg_weight == 1.0
+    plain, _ = make_model(name, "image_size=32", "kl_warmup=0")
+    plain.set_epoch(0, 20)
     assert plain.reg_weight == 1.0
     with pytest.raises(ConfigError):
         make_model(name, "kl_warmup=-1")
+    saved = RunConfig.default(name).to_dict()
+    assert RunConfig.from_dict(saved, saved=True).model.kl_warmup == (
+        10 if name == "betavae" else 0)  # the defaults (betavae's chosen on a development seed)
+    del saved["model"]["kl_warmup"]  # a run saved before the warm-up existed trained without it
+    assert RunConfig.from_dict(saved, saved=True).model.kl_warmup == 0
