@@ -91,10 +91,16 @@ def counterfactual_scores(ds: Any, batch: EvalBatch, make_cf: MakeCounterfactual
         truth = _to_float_images(truth_u8, size)
         mine = make_cf(batch.images, batch.labels, i, values)
         changed = truth_labels != batch.labels
+        factual = _to_float_images(batch.images, size)
         per[name] = {
             "pixel_mse": float(np.mean((mine - truth) ** 2)),
             "probe_rmse": probe.error(mine, truth_labels),
             "probe_rmse_truth": probe.error(truth_u8, truth_labels),
+            # the do-nothing reference: the factual image itself offered as the counterfactual
+            # (a model that moves nothing scores about this; a small change of the image, such
+            # as a shadow's shift, makes its pixel MSE small and its probe error large)
+            "pixel_mse_unchanged": float(np.mean((factual - truth) ** 2)),
+            "probe_rmse_unchanged": probe.error(batch.images, truth_labels),
             "variables_changed": [names[j] for j in np.flatnonzero(changed.any(0))],
         }
     return {"per_concept": per, "n": m,

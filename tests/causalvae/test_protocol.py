@@ -76,6 +76,23 @@ def test_oracle_scores_perfectly(pendulum_file):
         "light_angle", "shadow_length", "shadow_position"]
 
 
+class Identity(Oracle):
+    """Offers the factual image as every counterfactual: it moves nothing."""
+
+    def intervene(self, images: np.ndarray, variable: str, values: np.ndarray) -> np.ndarray:
+        return images
+
+
+def test_the_unchanged_image_is_the_do_nothing_reference(pendulum_file):
+    """A model that moves nothing scores exactly the per-concept 'unchanged' reference, which is
+    > 0 wherever do() changes the image (the oracle scores 0 there)."""
+    r = evaluate_model(Identity(pendulum_file), pendulum_file, n_eval=120, n_cf=32)
+    for name, v in r["counterfactual"]["per_concept"].items():
+        assert v["pixel_mse"] == pytest.approx(v["pixel_mse_unchanged"], rel=1e-6), name
+        assert v["probe_rmse"] == pytest.approx(v["probe_rmse_unchanged"], rel=1e-5), name
+        assert v["pixel_mse_unchanged"] > 0
+
+
 def test_foreign_models_are_scored_below_the_oracle(pendulum_file):
     with open_dataset(pendulum_file) as ds:
         train = ds.images[ds.indices("train")]
