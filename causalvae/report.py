@@ -58,6 +58,9 @@ def run_summary(ev: dict[str, Any]) -> dict[str, Any]:
         "recon_mse": cf.get("recon_mse_floor"),
         "cf_per_concept": {k: v["pixel_mse"] for k, v in per.items()},
         "cf_probe_per_concept": {k: v["probe_rmse"] for k, v in per.items()},
+        # the do-nothing reference (model-free: the factual image as its own counterfactual)
+        "cf_unchanged_per_concept": {k: (v["pixel_mse_unchanged"], v["probe_rmse_unchanged"])
+                                     for k, v in per.items() if "pixel_mse_unchanged" in v},
         "cf_skipped": cf.get("skipped"),  # why, for data without a generator (imported files)
     }
 
@@ -109,6 +112,18 @@ def fmt_stat(stat: dict[str, float] | None, digits: int = 3) -> str:
     if not stat:
         return DASH
     return f"{stat['mean']:.{digits}g} ± {stat['sd']:.2g}"
+
+
+def _unchanged(runs: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Per concept, the do-nothing reference (pixel MSE, probe RMSE) averaged over the seeds'
+    data (each seed counted once: it depends on the data and the seed, not on the model)."""
+    by_seed: dict[Any, dict[str, Any]] = {}
+    for r in runs:
+        if r.get("cf_unchanged_per_concept"):
+            by_seed.setdefault(r.get("seed"), r["cf_unchanged_per_concept"])
+    concepts = {c for per in by_seed.values() for c in per}
+    return {c: tuple(statistics.fmean(per[c][j] for per in by_seed.values() if c in per)
+                     for j in (0, 1)) for c in concepts}  # type: ignore[misc]
 
 
 def _seed_text(cfg: dict[str, Any]) -> str:
@@ -202,16 +217,23 @@ def markdown_report(report: dict[str, Any]) -> str:
                      if s.get("cf_per_concept")), [])
     if concepts:
         models = list(report["models"])  # one row per concept: long names stay readable
+        unchanged = _unchanged(report.get("runs", ()))
         lines += ["", "Counterfactual error per intervened concept, pixel MSE / probe RMSE (mean "
-                  "over seeds):", "",
-                  "| intervened concept | " + " | ".join(models) + " |",
-                  "|---|" + "---|" * len(models)]
+                  "over seeds)" + ("; *unchanged*: the factual image offered as its own "
+                                   "counterfactual, what a model that moves nothing scores"
+                                   if unchanged else "") + ":", "",
+                  "| intervened concept | " + " | ".join(models)
+                  + (" | *unchanged* |" if unchanged else " |"),
+                  "|---|" + "---|" * (len(models) + bool(unchanged))]
         for c in concepts:
             cells = []
             for model in models:
                 per = report["models"][model].get("cf_per_concept", {})
                 cells.append(f"{per[c]['pixel_mse']:.4f} / {per[c]['probe_rmse']:.3f}"
                              if c in per else DASH)
+            if unchanged:
+                cells.append(f"{unchanged[c][0]:.4f} / {unchanged[c][1]:.3f}"
+                             if c in unchanged else DASH)
             lines.append(f"| do({c}) | " + " | ".join(cells) + " |")
     lines += ["", "SHD per seed:", ""]
     for model, s in report["models"].items():

@@ -91,3 +91,21 @@ def test_final_kl_reads_the_regulariser_of_the_last_epoch() -> None:
     assert report["models"]["m"]["kl"]["mean"] == 2.5
     md = markdown_report(report)
     assert "KL (last epoch)" in md and "2 seeds (3-4)" in md
+
+
+def test_per_concept_table_carries_the_do_nothing_reference_once_per_seed() -> None:
+    def ev(pix: float, unchanged: float) -> dict:
+        e = _ev(0, 0.5)
+        e["counterfactual"]["per_concept"]["a"].update(pixel_mse=pix, pixel_mse_unchanged=unchanged,
+                                                       probe_rmse_unchanged=0.9)
+        return e
+
+    # two models on seed 0 share that seed's reference; seed 1 has another
+    rows = [{"model": "m", "seed": 0, **run_summary(ev(0.01, 0.004))},
+            {"model": "b", "seed": 0, **run_summary(ev(0.02, 0.004))},
+            {"model": "m", "seed": 1, **run_summary(ev(0.03, 0.008))}]
+    md = markdown_report(aggregate({**CONFIG, "models": ["m", "b"]}, rows))
+    assert "| intervened concept | m | b | *unchanged* |" in md
+    assert "| do(a) | 0.0200 / 0.300 | 0.0200 / 0.300 | 0.0060 / 0.900 |" in md
+    old = markdown_report(aggregate(CONFIG, [{"model": "m", "seed": 0, **run_summary(_ev(0, 0.5))}]))
+    assert "*unchanged*" not in old  # evaluations made before the reference existed
