@@ -478,7 +478,7 @@ def test_kl_warmup_ramps_the_regulariser_over_the_first_epochs(name: str) -> Non
         weights.append(model.reg_weight)
         reg = out.terms["kl"] * model.config.beta if name == "betavae" else out.terms["reg"]
         losses.append(float(out.loss.detach()))
-        parts.append(float(out.terms["recon"] + model.reg_weight * reg))
+        parts.append(float((out.terms["recon"] + model.reg_weight * reg).detach()))
     assert weights == [0.25, 0.5, 0.75, 1.0, 1.0]
     assert losses == pytest.approx(parts, rel=1e-5)
     assert losses[0] != pytest.approx(losses[3])  # the weight reaches the loss
