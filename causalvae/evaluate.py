@@ -350,10 +350,7 @@ def evaluate(run_dir: str | os.PathLike, data: str | os.PathLike | None = None, 
     }
     result.update(_graph_part(run.model, true_adj, targets, opts["graph_threshold"]))
     if write:
-        path = run_dir / EVALUATION_NAME
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2, default=_jsonable))
-        tmp.replace(path)
+        write_json(run_dir / EVALUATION_NAME, result)
     return result
 
 
@@ -378,6 +375,15 @@ def _graph_part(model: Any, true_adj: np.ndarray, targets: list, threshold: floa
     out["shd_default_rule"] = (g["shd"] if chosen is None
                                else graph_metrics(A, true_adj, targets=targets)["shd"])
     return out
+
+
+def write_json(path: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` atomically (a temporary name, then a rename); numpy values as numbers
+    and lists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=_jsonable) + "\n")
+    tmp.replace(path)
 
 
 def _jsonable(o: Any) -> Any:

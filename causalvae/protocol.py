@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -38,7 +37,7 @@ from causalgen.truth import truth_unavailable
 from causalvae.counterfactual import _to_float_images, counterfactual_scores
 from causalvae.errors import DataError
 from causalvae.essential import target_family
-from causalvae.evaluate import select_samples
+from causalvae.evaluate import select_samples, write_json
 from causalvae.graph import graph_metrics
 from causalvae.probe import label_probe
 from causalvae.representation import check_latents, representation_metrics
@@ -58,22 +57,6 @@ class Encoder(Protocol):
     """What :func:`evaluate_model` needs; ``intervene`` and ``graph`` are optional extras."""
 
     def encode(self, images: np.ndarray) -> np.ndarray: ...
-
-
-def write_json(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` atomically (a temporary name, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=_jsonable) + "\n")
-    tmp.replace(path)
-
-
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def load_latents(path: str | os.PathLike) -> np.ndarray:
