@@ -142,7 +142,7 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
               hide_targets: bool = False, dask_scheduler: str | None = None,
               steps: int | None = None, intervention_rate: float = 0.0,
               intervention_targets: str | None = None, counterfactual_from: int = 0) -> None:
-    from causalgen.generate import BLOCK_SIZE, generate, parse_shard, shard_range
+    from causalgen.generate import BLOCK_SIZE, generate
 
     temporal = _temporal_steps(scene_id, scm, scene_kwargs, steps)
     if temporal is not None or intervention_rate or intervention_targets:
@@ -163,14 +163,7 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
             do=do, cf=cf, test_fraction=test_fraction, compression=compression, shard=shard,
             overwrite=overwrite, clip=clip, steps=temporal, intervention_rate=intervention_rate,
             intervention_targets=intervention_targets, counterfactual_from=counterfactual_from)
-    shard_t = parse_shard(shard) if shard else None
-    if out is None:
-        stem = scene_id.rsplit("-v", 1)[0]
-        out = Path(f"{stem}-shard{shard_t[0]}of{shard_t[1]}.h5" if shard_t else f"{stem}.h5")
-    count = n
-    if shard_t:
-        _, a, b = shard_range(n, BLOCK_SIZE, *shard_t)
-        count = b - a
+    shard_t, out, count = _shard_output(scene_id, shard, out, n, BLOCK_SIZE)
     with progress_bar(count, f"{scene_id} -> {out}") as update:
         path = generate(scene_id, out, n=n, seed=seed, size=size, workers=workers, scm=scm,
                         scene_kwargs=scene_kwargs, do=parse_assignments(do, "--do"),
@@ -181,6 +174,22 @@ def _generate(scene_id: str, scm: Any, scene_kwargs: dict, n: int, out: Path | N
                         environment_sizes=environment_sizes, interventions=intervene,
                         hide_targets=hide_targets, dask_scheduler=dask_scheduler)
     click.echo(f"wrote {path} ({count} samples)")
+
+
+def _shard_output(scene_id: str, shard: str | None, out: Path | None, n: int,
+                  block: int) -> tuple[tuple[int, int] | None, Path, int]:
+    """(parsed --shard, output path, samples this run writes) of a generation of ``n`` samples
+    drawn in blocks of ``block``; the default name is <scene>[-shardKofN].h5."""
+    from causalgen.generate import parse_shard, shard_range
+
+    shard_t = parse_shard(shard) if shard else None
+    if out is None:
+        stem = scene_id.rsplit("-v", 1)[0]
+        out = Path(f"{stem}-shard{shard_t[0]}of{shard_t[1]}.h5" if shard_t else f"{stem}.h5")
+    if not shard_t:
+        return None, out, n
+    _, a, b = shard_range(n, block, *shard_t)
+    return shard_t, out, b - a
 
 
 def _temporal_steps(scene_id: str, scm: Any, scene_kwargs: dict, steps: int | None) -> int | None:
@@ -202,18 +211,11 @@ def _generate_sequences(scene_id: str, scm: Any, scene_kwargs: dict, *, n: int, 
                         shard: str | None, overwrite: bool, clip: bool, steps: int,
                         intervention_rate: float, intervention_targets: str | None,
                         counterfactual_from: int) -> None:
-    from causalgen.generate import parse_shard, shard_range
     from causalgen.generate_temporal import generate_sequences, sequences_per_block
     from causalgen.scm.temporal import check_steps
 
-    shard_t = parse_shard(shard) if shard else None
-    if out is None:
-        stem = scene_id.rsplit("-v", 1)[0]
-        out = Path(f"{stem}-shard{shard_t[0]}of{shard_t[1]}.h5" if shard_t else f"{stem}.h5")
-    count = n
-    if shard_t:
-        _, a, b = shard_range(n, sequences_per_block(check_steps(steps)), *shard_t)
-        count = b - a
+    shard_t, out, count = _shard_output(scene_id, shard, out, n,
+                                        sequences_per_block(check_steps(steps)))
     targets = ([t.strip() for t in intervention_targets.split(",") if t.strip()]
                if intervention_targets else None)
     with progress_bar(count, f"{scene_id} -> {out}") as update:
