@@ -6,17 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
 from causalgen.io import open_dataset
-from cli.causalvae import main
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
+from tests.cli.conftest import invoke
 
 
 def test_latents_and_csv_graph_end_to_end(pendulum_file: Path, tmp_path: Path) -> None:

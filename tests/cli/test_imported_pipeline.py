@@ -6,22 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from causalgen.external import import_images
 from causalgen.external.sample import write_celeba_like
 from causalgen.io import open_dataset
 from causalgen.truth import counterfactual_truth, truth_unavailable
-from cli.causalvae import main
+from tests.cli.conftest import invoke
 
 COLS = "Smiling,Mouth_Slightly_Open,Male,Eyeglasses"
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")
