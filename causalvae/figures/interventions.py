@@ -40,6 +40,7 @@ from causalvae.evaluate import (
     named_error,
     resolve_data,
 )
+from causalvae.figures.recon import framed_image
 
 TILE = 0.62  # inches: seven steps fit a 7.5-inch width
 LABEL_W, ERR_W = 1.55, 1.25
@@ -117,15 +118,7 @@ def intervention_rows(run_dir: str | os.PathLike, data: str | os.PathLike | None
 
 
 def _tile(fig: Any, box: tuple[float, float, float, float], image: np.ndarray, frame: str) -> Any:
-    ax = fig.add_axes(box)
-    ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(True)
-        spine.set_edgecolor(frame)
-        spine.set_linewidth(1.0)
-    return ax
+    return framed_image(fig.add_axes(box), image, frame, 1.0)
 
 
 def interventions_figure(grid: InterventionGrid) -> Any:

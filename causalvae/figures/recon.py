@@ -14,6 +14,20 @@ import numpy as np
 from causalgen.figures.style import FONT_SIZE, GREY, style
 
 
+def framed_image(ax: Any, image: np.ndarray, frame: str, linewidth: float | None = None) -> Any:
+    """Draw a float (3, S, S) image in [0, 1] on ``ax`` without ticks, framed in ``frame``
+    (matplotlib's default line width unless ``linewidth``)."""
+    ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_edgecolor(frame)
+        if linewidth is not None:
+            spine.set_linewidth(linewidth)
+    return ax
+
+
 def recon_grid(x: np.ndarray, r: np.ndarray, heads: Sequence[str], title: str) -> Any:
     """Inputs (top row) above reconstructions (bottom row), float (n, 3, S, S) in [0, 1], with
     each image's pixel MSE and the mean in the title."""
@@ -24,13 +38,7 @@ def recon_grid(x: np.ndarray, r: np.ndarray, heads: Sequence[str], title: str) -
                                  squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.12})
         for c in range(len(x)):
             for row, img in ((0, x[c]), (1, r[c])):
-                ax = axes[row, c]
-                ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1), interpolation="nearest")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_visible(True)
-                    spine.set_edgecolor(GREY)
+                framed_image(axes[row, c], img, GREY)
             axes[1, c].set_xlabel(f"MSE {mse[c]:.4f}", fontsize=FONT_SIZE - 2.5)
             axes[0, c].set_title(heads[c], fontsize=FONT_SIZE - 2.5, pad=2)
         axes[0, 0].set_ylabel("input", fontsize=FONT_SIZE - 1)
