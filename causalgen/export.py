@@ -232,12 +232,14 @@ def _folders(ds: Dataset, names: list[str], tmp: Path, size: int,
     for folder in folders.values():
         folder.mkdir()
 
+    def file_name(k: int) -> str:
+        return "_".join([str(k), *map(str, ints[k].tolist())]) + ".png"
+
     def save(k: int, image: np.ndarray) -> None:
         img = Image.fromarray(image, "RGB")
         if img.size != (size, size):
             img = img.resize((size, size), Image.Resampling.LANCZOS)
-        name = "_".join([str(k), *map(str, ints[k].tolist())]) + ".png"
-        img.convert("RGBA").save(folders[int(ds.split[k] != 0)] / name, compress_level=1)
+        img.convert("RGBA").save(folders[int(ds.split[k] != 0)] / file_name(k), compress_level=1)
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for start in range(0, ds.n, CHUNK):  # Pillow's encoder releases the GIL: threads help
@@ -250,8 +252,7 @@ def _folders(ds: Dataset, names: list[str], tmp: Path, size: int,
         out.writerow(["image", "split", *names])
         for k in range(ds.n):
             part = "train" if ds.split[k] == 0 else "test"
-            name = "_".join([str(k), *map(str, ints[k].tolist())]) + ".png"
-            out.writerow([f"{part}/{name}", part,
+            out.writerow([f"{part}/{file_name(k)}", part,
                           *(f"{float(ds.labels[k, i]):.9g}" for i in idx)])
     info = {
         "format": "causalvae-folders",
