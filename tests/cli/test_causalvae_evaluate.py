@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from causalgen.generate import generate
-from tests.cli.conftest import invoke
+from tests.cli.clirun import invoke
 
 
 @pytest.fixture(scope="module")

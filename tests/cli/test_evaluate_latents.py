@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from causalgen.io import open_dataset
-from tests.cli.conftest import invoke
+from tests.cli.clirun import invoke
 
 
 def test_latents_and_csv_graph_end_to_end(pendulum_file: Path, tmp_path: Path) -> None:

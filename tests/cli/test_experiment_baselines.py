@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import invoke
+from tests.cli.clirun import invoke
 
 
 def test_baselines_are_report_rows_and_reruns_reuse_them(tmp_path: Path) -> None:

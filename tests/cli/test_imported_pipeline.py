@@ -11,7 +11,7 @@ from causalgen.external import import_images
 from causalgen.external.sample import write_celeba_like
 from causalgen.io import open_dataset
 from causalgen.truth import counterfactual_truth, truth_unavailable
-from tests.cli.conftest import invoke
+from tests.cli.clirun import invoke
 
 COLS = "Smiling,Mouth_Slightly_Open,Male,Eyeglasses"
 

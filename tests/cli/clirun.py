@@ -1,4 +1,5 @@
-"""Shared helpers of the CLI tests."""
+"""Shared helpers of the CLI tests (a plain module: a second conftest.py would shadow the
+`conftest` that tests/causalvae imports by name)."""
 
 from __future__ import annotations
 
