@@ -42,11 +42,21 @@ def _children(pid: int) -> list[int]:
 
 
 def _running(pid: int) -> bool:
+    """Whether any thread of ``pid`` is still alive. The leader's own state is not enough: it
+    shows Z (zombie) while another thread (a worker's parent watchdog) is still exiting, and
+    the open files, the output lock among them, are closed only when the last thread ends."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return state != "Z"  # a zombie has ended; only its reaping is left
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
