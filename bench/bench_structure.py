@@ -89,8 +89,9 @@ def main() -> None:
                "equivalence_class": g["equivalence_class"], "seconds": seconds,
                "fit_loss": record.get("fit", {}).get("loss_per_epoch", [None])[-1],
                "predicted": g["predicted_adjacency"],
+               "adjacency": np.round(model.learned_adjacency(), 3),
                "support": record.get("discovery", {}).get("support")}
-        print(json.dumps({k: v for k, v in row.items() if k not in ("predicted", "support")}),
+        print(json.dumps({k: v for k, v in row.items() if k not in ("predicted", "adjacency", "support")}),
               flush=True)
         rows.append(row)
     summary: dict = {"target": args.target, "mix": args.mix, "set": args.set_}

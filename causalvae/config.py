@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from causalvae.errors import ConfigError
 from causalvae.models import canonical_name, get_model_class
@@ -67,6 +67,9 @@ class TrainConfig:
     - ``label_fraction`` < 1: only that fraction of the training images keep their labels (a
       seeded random choice, :func:`causalvae.data.labelled_positions`, saved as
       ``labelled.npy``); label statistics come from them. Needs a model with ``missing_flag``.
+    - ``labelled_share``: with ``label_fraction`` below it, every batch holds this share of
+      labelled images (drawn again and again from the labelled ones), the rest unlabelled
+      (:class:`causalvae.data.LabelledShareSampler`); 0 draws batches without regard to labels.
     """
 
     model: str = "causalvae"
@@ -91,6 +94,9 @@ class TrainConfig:
     tune_malloc: bool = True
     recon_images: int = 8
     label_fraction: float = 1.0
+    labelled_share: float = 0.0
+    # keys added after configs were first saved, with the behaviour of configs that lack them
+    LEGACY_VALUES: ClassVar[dict[str, Any]] = {"labelled_share": 0.0}
 
     def validate(self) -> None:
         check_positive(self, "epochs", "batch_size", "lr", "checkpoint_every", "recon_images")
@@ -99,6 +105,8 @@ class TrainConfig:
         check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
         if not 0.0 < self.label_fraction <= 1.0:
             raise ConfigError(f"label_fraction={self.label_fraction!r} must be in (0, 1]")
+        if not 0.0 <= self.labelled_share < 1.0:
+            raise ConfigError(f"labelled_share={self.labelled_share!r} must be in [0, 1)")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda, cuda:N")
 
@@ -177,7 +185,7 @@ class RunConfig:
         train_values = dict(data.get("train", {}))
         if "model" in train_values and isinstance(train_values["model"], str):
             train_values["model"] = migrate_model_name(train_values["model"], version)
-        train = _from_fields(TrainConfig, train_values, "train")
+        train = _from_fields(TrainConfig, train_values, "train", saved)
         model = _from_fields(_model_config_class(train.model), data.get("model", {}), "model",
                              saved)
         return cls(train=train, model=model).validate()

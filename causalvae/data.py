@@ -24,6 +24,7 @@ temporal methods (CITRIS-style), whose targets are the variables intervened on a
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ __all__ = [
     "CausalDataset",
     "EpochBatchSampler",
     "LabelStats",
+    "LabelledShareSampler",
     "collate_batch",
     "labelled_positions",
     "to_model_input",
@@ -397,3 +399,52 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return max(0, -(-self.per_rank // self.batch_size) - self.skip)
+
+
+class LabelledShareSampler(EpochBatchSampler):
+    """Batches with at least ``share`` labelled images when few images carry labels.
+
+    With ``--label-fraction`` F < ``share``, a plain shuffle gives each batch about F labelled
+    images, so the label-tied prior reaches few images per step. Here each batch takes
+    round(share * batch_size) positions from ``labelled`` (a fresh permutation of them per pass,
+    repeated as often as the epoch needs) and fills the rest from the unlabelled positions (one
+    permutation per epoch, wrapped if short). An epoch keeps the plain sampler's number of
+    batches, so its cost is the same; it then shows each unlabelled image about
+    (1 - share) / (1 - F) times. Batches are a pure function of (seed, epoch), as
+    :class:`EpochBatchSampler`'s, so resume is exact; with ``world_size`` > 1 rank r takes
+    batches r, r + world_size, ... Positions are drawn at random, not chunk by chunk (meant for
+    an in-memory train split).
+    """
+
+    def __init__(self, n: int, batch_size: int, labelled: np.ndarray, share: float, *, seed: int,
+                 rank: int = 0, world_size: int = 1) -> None:
+        super().__init__(n, batch_size, seed=seed, rank=rank, world_size=world_size)
+        self.labelled = np.asarray(labelled, np.int64)
+        hidden = np.ones(n, bool)
+        hidden[self.labelled] = False
+        self.unlabelled = np.flatnonzero(hidden)
+        if not 0 < len(self.labelled) < n:
+            raise DataError("LabelledShareSampler needs both labelled and unlabelled positions")
+        self.per_batch = min(batch_size, max(1, round(share * batch_size)))
+        plain = math.ceil(n / batch_size)  # the batches of a plain epoch
+        self.n_batches = math.ceil(plain / world_size) * world_size  # as many on every rank
+
+    @staticmethod
+    def _stream(rng: np.random.Generator, items: np.ndarray, count: int) -> np.ndarray:
+        """``count`` items: whole permutations of ``items`` one after another."""
+        reps = -(-count // len(items)) if count else 0
+        return np.concatenate([rng.permutation(items) for _ in range(reps)] or
+                              [np.empty(0, np.int64)])[:count]
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        m, rest = self.per_batch, self.batch_size - self.per_batch
+        lab = self._stream(np.random.default_rng([self.seed, epoch, 1]), self.labelled,
+                           self.n_batches * m)
+        unl = self._stream(np.random.default_rng([self.seed, epoch, 2]), self.unlabelled,
+                           self.n_batches * rest)
+        out = [[*lab[i * m:(i + 1) * m].tolist(), *unl[i * rest:(i + 1) * rest].tolist()]
+               for i in range(self.n_batches)]
+        return out[self.rank::self.world_size]
+
+    def __len__(self) -> int:
+        return max(0, self.n_batches // self.world_size - self.skip)

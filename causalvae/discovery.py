@@ -10,7 +10,8 @@ both from causal-learn's conditional-independence tests:
 2. **Interventional samples** (``--intervention-mix``): in the samples where do() set X_i to a
    draw independent of the unit, X_j depends on X_i only if X_j is a descendant of X_i. An
    unconditional KCI test per (i, j) on those samples gives a descendant matrix; an edge is kept
-   only in the direction(s) it allows (when both tests reject, PC's answer stands), and an
+   only in the direction(s) it allows (a pair neither test links is dropped; of two tests that
+   both reject, the weaker is taken for a false positive), and an
    edge i -> j is added where X_j depends on X_i under do(X_i) but no allowed path leads from
    i to j (PC lacked the power to keep it).
 
@@ -86,13 +87,16 @@ def intervention_descendants(x: np.ndarray, intervened: np.ndarray, *, alpha: fl
                              max_samples: int = 400, seed: int = 0) -> np.ndarray:
     """(n, n) int: [i, j] = 1 if X_j depends on X_i in the samples where do() set X_i (so X_j
     is a descendant of X_i), 0 if the KCI test does not reject independence, -1 untested (fewer
-    than ``MIN_SAMPLES`` such samples)."""
+    than ``MIN_SAMPLES`` such samples). Two variables cannot be descendants of each other in a
+    DAG: where both tests reject, the one with the larger p-value is the false positive (at
+    level ``alpha``, about one in 100 of the n (n - 1) tests) and is set to 0."""
     from causallearn.utils.KCI.KCI import KCI_UInd
 
     x = np.asarray(x, np.float64)
     n = x.shape[1]
     dep = np.full((n, n), -1, np.int8)
     np.fill_diagonal(dep, 0)
+    pval = np.ones((n, n))
     test = KCI_UInd()
     rng = np.random.default_rng([seed, 1])
     for i in range(n):
@@ -106,13 +110,20 @@ def intervention_descendants(x: np.ndarray, intervened: np.ndarray, *, alpha: fl
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     p, _ = test.compute_pvalue(x[rows, i:i + 1], x[rows, j:j + 1])
-                dep[i, j] = int(p < alpha)
+                dep[i, j], pval[i, j] = int(p < alpha), p
+    for i, j in itertools.combinations(range(n), 2):
+        if dep[i, j] == 1 and dep[j, i] == 1:
+            weaker = (i, j) if pval[i, j] > pval[j, i] else (j, i)
+            dep[weaker] = 0
     return dep
 
 
 def orient(graph: np.ndarray, descendants: np.ndarray | None) -> np.ndarray:
     """Restrict each adjacent pair of ``graph`` (0/1, both ways = undirected) to the direction(s)
-    the descendant tests allow; a pair the tests would remove entirely keeps ``graph``'s edge."""
+    the descendant tests allow. A pair that both tests found independent (neither variable moves
+    the other under do()) is not adjacent: PC joined two children of a common cause that its
+    conditioning sets did not separate (e.g. two functions of |x| given each other). A pair with
+    an untested side keeps ``graph``'s edge in that direction."""
     out = np.asarray(graph, np.int8).copy()
     if descendants is None:
         return out
@@ -121,8 +132,7 @@ def orient(graph: np.ndarray, descendants: np.ndarray | None) -> np.ndarray:
             continue
         fwd = descendants[i, j] != 0  # i -> j possible unless tested independent
         bwd = descendants[j, i] != 0
-        if fwd or bwd:
-            out[i, j], out[j, i] = int(fwd), int(bwd)
+        out[i, j], out[j, i] = int(fwd), int(bwd)
     return out
 
 

@@ -128,6 +128,15 @@ class CausalVAEConfig(CausalCoreConfig):
       structure_from_labels the images never reach A anyway; fitting it first makes the graph a
       function of the labels alone, costs seconds, and lets a small labelled fraction
       (``--label-fraction``) be used in full-size batches.
+    - ``structure_init``: where the fit starts A on the support (entries still zero after
+      ``a_init``). At A = 0 the label mechanism of a child sees its parent through a vanishing
+      gate, so the gradient on A_ij is the parent's linear trace in the child: zero for a
+      mechanism that is symmetric in it (a U, a V, a bump), which then never grows an edge.
+      A non-zero start lets the likelihood keep such an edge and l1 remove the rest.
+    - ``structure_l1_warmup``: the fraction of ``structure_steps`` over which l1 ramps up from
+      0. From a small start, l1 shrinks A faster than a label MLP learns a U-shaped mechanism
+      (whose fit needs a large gate: a 1-Lipschitz U has at most half the end slope of a
+      monotone map), so the edge is lost before its likelihood gain shows.
     """
 
     beta: float = 1.0
@@ -145,6 +154,8 @@ class CausalVAEConfig(CausalCoreConfig):
     ci_jitter: float = 1e-2
     structure_fit: str = "joint"
     structure_steps: int = 4000
+    structure_init: float = 0.0
+    structure_l1_warmup: float = 0.0
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -155,7 +166,10 @@ class CausalVAEConfig(CausalCoreConfig):
         check_choice("ci_test", self.ci_test, ("kci", "fisherz"))
         check_choice("structure_fit", self.structure_fit, ("joint", "labels-first"))
         check_positive(self, "ci_samples", "structure_steps")
-        check_positive(self, "ci_jitter", allow_zero=True)
+        check_positive(self, "ci_jitter", "structure_init", allow_zero=True)
+        if not 0.0 <= self.structure_l1_warmup <= 1.0:
+            raise ConfigError(f"structure_l1_warmup={self.structure_l1_warmup!r} must be in [0, 1] "
+                              "(a fraction of structure_steps)")
         if not 0.0 < self.ci_alpha < 1.0:
             raise ConfigError(f"ci_alpha={self.ci_alpha!r} must be in (0, 1)")
         if self.structure_fit == "labels-first" and not self.structure_from_labels:
@@ -177,9 +191,11 @@ class CausalVAEIntConfig(CausalVAEConfig):
     graph is read at ``graph_threshold`` 0.1 (the support has already vetted each edge). How A is
     weighted on that support: the interventional likelihood
     (``intervention_mask``), 1-Lipschitz per-child label MLPs on A-gated parents, the Gaussian
-    label likelihood, A learned from the labels only (at ``structure_lr`` 1e-2), acyclicity by the
-    augmented Lagrangian, l1 = 0.01 on A, and the graph read with the absolute threshold
-    ``graph_threshold`` (the do-operation's rule): the Lipschitz bound makes |A_ij| the largest
+    label likelihood, A learned from the labels only (at ``structure_lr`` 1e-2) from 0.5 on the
+    support with l1 ramped in over the first half of the fit (``structure_init``,
+    ``structure_l1_warmup``: an edge whose mechanism is symmetric in its parent is otherwise
+    lost), acyclicity by the augmented Lagrangian, l1 = 0.01 on A, and the graph read with the
+    absolute threshold ``graph_threshold`` (the do-operation's rule): the Lipschitz bound makes |A_ij| the largest
     slope of the mechanism, which differs between children (pendulum: ~4 into shadow_length,
     ~0.6-1 into shadow_position), so a threshold relative to the largest entry cuts true edges.
     Without interventions in the data the support alone carries what observational data
@@ -219,8 +235,11 @@ class CausalVAEIntConfig(CausalVAEConfig):
     structure_fit: str = "labels-first"
     missing_flag: bool = True
     label_dropout: float = 0.5
+    structure_init: float = 0.5
+    structure_l1_warmup: float = 0.5
     # keys added after configs were first saved (the threshold was 0.3 before the support)
-    LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES}
+    LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES,
+                                               "structure_init": 0.0, "structure_l1_warmup": 0.0}
 
 
 @dataclass

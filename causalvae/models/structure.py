@@ -58,12 +58,25 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         if true_adjacency is None:
             raise DataError("structure_support=dataset needs a file with an adjacency matrix")
         model.support.copy_(torch.as_tensor(np.asarray(true_adjacency) != 0, dtype=torch.float32))
+    if cfg.structure_init > 0:
+        record["structure_init"] = _start_on_support(model, cfg.structure_init)
     if model.structure_frozen:
         keep = 1.0 - mask if cfg.intervention_mask else None
         record["fit"] = _fit_labels_first(model, u, keep, seed=seed, batch_size=batch_size,
                                           lr=cfg.structure_lr or lr)
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+def _start_on_support(model: Any, value: float) -> int:
+    """Set A's entries that are still zero to ``value`` wherever the support allows an edge (off
+    the diagonal); returns how many were set."""
+    with torch.no_grad():
+        raw = model.adjacency_raw
+        allowed = model.offdiag if model.support is None else model.offdiag * model.support
+        start = (allowed > 0) & (raw == 0)
+        raw[start] = float(value)
+    return int(start.sum())
 
 
 def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *, seed: int,
@@ -79,6 +92,7 @@ def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *,
         p.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=lr)
     history = []
+    warm = cfg.structure_l1_warmup * cfg.structure_steps  # steps over which l1 ramps up from 0
     try:
         with torch.enable_grad():
             done, epoch = 0, 0
@@ -91,7 +105,8 @@ def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *,
                     idx = torch.as_tensor(order[start:start + batch], device=device)
                     label, _ = model.label_term(u[idx], None if keep is None else keep[idx])
                     dag, _ = model.dag_term()
-                    loss = label + dag + cfg.l1 * model.adjacency.abs().sum()
+                    ramp = min(1.0, done / warm) if warm > 0 else 1.0
+                    loss = label + dag + ramp * cfg.l1 * model.adjacency.abs().sum()
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
@@ -104,7 +119,7 @@ def _fit_labels_first(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *,
             p.requires_grad_(False)
             p.grad = None
     return {"steps": cfg.structure_steps, "passes": len(history), "batch_size": batch, "lr": lr,
-            "loss_per_epoch": history}
+            "l1_warmup_steps": int(warm), "loss_per_epoch": history}
 
 
 def _lagrangian_update(model: Any) -> None:

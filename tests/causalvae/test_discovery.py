@@ -57,10 +57,12 @@ def test_interventions_orient_a_nonlinear_chain() -> None:
     assert res.descendants[0, 2] == 1 and res.descendants[2, 0] == 0  # a causes c, not back
 
 
-def test_orient_keeps_an_edge_both_tests_would_remove() -> None:
+def test_orient_follows_the_descendant_tests_and_drops_a_pair_neither_moves() -> None:
     und = np.array([[0, 1], [1, 0]])
     assert orient(und, np.array([[0, 1], [0, 0]])).tolist() == [[0, 1], [0, 0]]
-    assert orient(und, np.array([[0, 0], [0, 0]])).tolist() == [[0, 1], [1, 0]]
+    # neither moves the other under do(): not adjacent
+    assert orient(und, np.array([[0, 0], [0, 0]])).tolist() == [[0, 0], [0, 0]]
+    assert orient(und, np.array([[0, -1], [0, 0]])).tolist() == [[0, 1], [0, 0]]
     assert orient(und, np.array([[0, -1], [-1, 0]])).tolist() == [[0, 1], [1, 0]]
     assert orient(np.zeros((2, 2)), np.ones((2, 2))).tolist() == [[0, 0], [0, 0]]
 
