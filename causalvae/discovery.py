@@ -10,8 +10,8 @@ both from causal-learn's conditional-independence tests:
 2. **Interventional samples** (``--intervention-mix``): in the samples where do() set X_i to a
    draw independent of the unit, X_j depends on X_i only if X_j is a descendant of X_i. An
    unconditional KCI test per (i, j) on those samples gives a descendant matrix; an edge is kept
-   only in the direction(s) it allows (a pair neither test links is dropped; of two tests that
-   both reject, the weaker is taken for a false positive), and an
+   only in the direction(s) it allows (an undirected pair neither full-sized test links is
+   dropped; of two tests that both reject, the weaker is taken for a false positive), and an
    edge i -> j is added where X_j depends on X_i under do(X_i) but no allowed path leads from
    i to j (PC lacked the power to keep it).
 
@@ -118,12 +118,15 @@ def intervention_descendants(x: np.ndarray, intervened: np.ndarray, *, alpha: fl
     return dep
 
 
-def orient(graph: np.ndarray, descendants: np.ndarray | None) -> np.ndarray:
+def orient(graph: np.ndarray, descendants: np.ndarray | None,
+           powered: np.ndarray | None = None) -> np.ndarray:
     """Restrict each adjacent pair of ``graph`` (0/1, both ways = undirected) to the direction(s)
     the descendant tests allow. A pair that both tests found independent (neither variable moves
-    the other under do()) is not adjacent: PC joined two children of a common cause that its
-    conditioning sets did not separate (e.g. two functions of |x| given each other). A pair with
-    an untested side keeps ``graph``'s edge in that direction."""
+    the other under do()) is dropped when PC left it undirected and both tests ran at full power
+    (``powered`` (n,) bool: do(X_i) had ``max_samples`` samples): PC then joined two children of
+    a common cause that its conditioning sets did not separate (e.g. two functions of |x|). Such
+    a pair with a PC direction, or a test on fewer samples (a small ``--label-fraction``: a U-shaped
+    edge tested on ~100 samples looks independent), keeps ``graph``'s edge."""
     out = np.asarray(graph, np.int8).copy()
     if descendants is None:
         return out
@@ -132,7 +135,10 @@ def orient(graph: np.ndarray, descendants: np.ndarray | None) -> np.ndarray:
             continue
         fwd = descendants[i, j] != 0  # i -> j possible unless tested independent
         bwd = descendants[j, i] != 0
-        out[i, j], out[j, i] = int(fwd), int(bwd)
+        undirected = bool(out[i, j] and out[j, i])
+        full = powered is not None and bool(powered[i] and powered[j])
+        if fwd or bwd or (undirected and full):
+            out[i, j], out[j, i] = int(fwd), int(bwd)
     return out
 
 
@@ -194,6 +200,7 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
     desc = None
     if mask.any():
         desc = intervention_descendants(x, mask, alpha=alpha, max_samples=max_samples, seed=seed)
-    support = add_unexplained_descendants(orient(graph, desc), desc)
+    powered = mask.sum(0) >= max_samples  # do(X_i) tested on a full sample
+    support = add_unexplained_descendants(orient(graph, desc, powered), desc)
     return SupportResult(support, cpdag, desc, len(obs), test, alpha,
                          time.perf_counter() - t0)
