@@ -48,10 +48,9 @@ from causalvae.checkpoint import (
 from causalvae.config import RunConfig
 from causalvae.data import (
     CausalDataset,
-    EpochBatchSampler,
-    LabelledShareSampler,
     LabelStats,
     collate_batch,
+    epoch_sampler,
     labelled_positions,
 )
 from causalvae.data import to_model_input as _to_input
@@ -144,16 +143,9 @@ class Trainer:
         self.optimizer = self._make_optimizer()
         self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, tc.epochs)
                           if tc.lr_schedule == "cosine" else None)
-        self.sampler: EpochBatchSampler
-        if self.labelled is not None and tc.label_fraction < tc.labelled_share \
-                and len(self.labelled) < len(train_data):
-            self.sampler = LabelledShareSampler(len(train_data), tc.batch_size, self.labelled,
-                                                tc.labelled_share, seed=tc.seed,
-                                                rank=self.rt.rank, world_size=self.rt.world_size)
-        else:
-            self.sampler = EpochBatchSampler(len(train_data), tc.batch_size, seed=tc.seed,
-                                             groups=train_data.chunk_groups(), rank=self.rt.rank,
-                                             world_size=self.rt.world_size)
+        self.sampler = epoch_sampler(train_data, tc.batch_size, seed=tc.seed,
+                                     labelled=self.labelled, labelled_share=tc.labelled_share,
+                                     rank=self.rt.rank, world_size=self.rt.world_size)
         workers = tc.num_workers
         on_gpu = self.device.type == "cuda"
         if on_gpu and tc.data_on_device and train_data.in_memory and workers == 0:
