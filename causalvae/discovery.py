@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SupportResult", "add_unexplained_descendants", "discover_support", "intervention_descendants", "orient", "pc_cpdag"]
+__all__ = ["SupportResult", "add_unexplained_descendants", "class_member", "discover_support",
+           "intervention_descendants", "orient", "pc_cpdag"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,62 @@ def _reachable(graph: np.ndarray, start: int) -> np.ndarray:
                 seen[m] = True
                 stack.append(int(m))
     return seen
+
+
+MAX_UNDIRECTED = 14  # 2^14 orientations at most are enumerated
+
+
+def class_member(support: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+    """The DAG in ``support``'s equivalence class that ``weights`` prefer, or None.
+
+    ``support`` is a CPDAG-like 0/1 matrix (an undirected edge is 1 both ways). Every orientation
+    of its undirected edges that is acyclic and makes no unshielded collider out of an undirected
+    edge (the class's v-structures are exactly its directed ones) is scored by the sum of |weights|
+    in the chosen directions; the best is returned (None if the support has no undirected edge,
+    more than ``MAX_UNDIRECTED`` of them, or no valid orientation, e.g. a PC output that is not a
+    CPDAG)."""
+    sup = np.asarray(support) > 0
+    n = len(sup)
+    und = [(i, j) for i, j in itertools.combinations(range(n), 2) if sup[i, j] and sup[j, i]]
+    if not und or len(und) > MAX_UNDIRECTED:
+        return None
+    fixed = sup & ~sup.T
+    adjacent = sup | sup.T
+    w = np.abs(np.asarray(weights, np.float64))
+    best, best_score = None, -np.inf
+    for bits in itertools.product((0, 1), repeat=len(und)):
+        dag = fixed.copy()
+        for (i, j), b in zip(und, bits, strict=True):
+            dag[(i, j) if b == 0 else (j, i)] = True
+        if not _acyclic(dag) or _new_collider(dag, fixed, adjacent):
+            continue
+        score = float(w[dag & ~fixed].sum())
+        if score > best_score:
+            best, best_score = dag.astype(np.int8), score
+    return best
+
+
+def _acyclic(dag: np.ndarray) -> bool:
+    indegree, order = dag.sum(0).astype(int), []
+    ready = [k for k in range(len(dag)) if indegree[k] == 0]
+    while ready:
+        k = ready.pop()
+        order.append(k)
+        for m in np.flatnonzero(dag[k]):
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(int(m))
+    return len(order) == len(dag)
+
+
+def _new_collider(dag: np.ndarray, fixed: np.ndarray, adjacent: np.ndarray) -> bool:
+    """Whether ``dag`` has an unshielded collider i -> k <- j that uses an edge ``fixed`` lacks."""
+    for k in range(len(dag)):
+        parents = np.flatnonzero(dag[:, k])
+        for a, b in itertools.combinations(parents, 2):
+            if not adjacent[a, b] and not (fixed[a, k] and fixed[b, k]):
+                return True
+    return False
 
 
 def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *,

@@ -137,6 +137,10 @@ class CausalVAEConfig(CausalCoreConfig):
       0. From a small start, l1 shrinks A faster than a label MLP learns a U-shaped mechanism
       (whose fit needs a large gate: a 1-Lipschitz U has at most half the end slope of a
       monotone map), so the edge is lost before its likelihood gain shows.
+    - ``orient_in_class`` (labels-first, ``structure_support=pc``, a file without interventions):
+      if the fit orients the support's undirected edges into an unshielded collider that PC's
+      CPDAG does not have, the support is cut to the member of the equivalence class that the
+      fitted |A| prefers and A is fitted again (``structure.json``: ``class_member``).
     """
 
     beta: float = 1.0
@@ -156,6 +160,7 @@ class CausalVAEConfig(CausalCoreConfig):
     structure_steps: int = 4000
     structure_init: float = 0.0
     structure_l1_warmup: float = 0.0
+    orient_in_class: bool = False
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -237,9 +242,11 @@ class CausalVAEIntConfig(CausalVAEConfig):
     label_dropout: float = 0.5
     structure_init: float = 0.5
     structure_l1_warmup: float = 0.5
+    orient_in_class: bool = True
     # keys added after configs were first saved (the threshold was 0.3 before the support)
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES,
-                                               "structure_init": 0.0, "structure_l1_warmup": 0.0}
+                                               "structure_init": 0.0, "structure_l1_warmup": 0.0,
+                                               "orient_in_class": False}
 
 
 @dataclass

@@ -64,8 +64,40 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         keep = 1.0 - mask if cfg.intervention_mask else None
         record["fit"] = _fit_labels_first(model, u, keep, seed=seed, batch_size=batch_size,
                                           lr=cfg.structure_lr or lr)
+        if cfg.orient_in_class and cfg.structure_support == "pc" and not bool(mask.any()):
+            member = _class_member_refit(model, u, keep, seed=seed, batch_size=batch_size,
+                                         lr=cfg.structure_lr or lr)
+            if member is not None:
+                record["class_member"] = member
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+def _class_member_refit(model: Any, u: torch.Tensor, keep: torch.Tensor | None, *, seed: int,
+                        batch_size: int, lr: float) -> dict[str, Any] | None:
+    """Observational data: if the fitted graph orients the support's undirected edges into a
+    collider the CPDAG excludes, restrict the support to the class member the fitted |A| prefers
+    (:func:`causalvae.discovery.class_member`) and fit again. None when nothing was changed."""
+    from causalvae.discovery import class_member
+    from causalvae.graph import default_threshold
+
+    a = model.learned_adjacency()
+    support = model.support.detach().cpu().numpy()
+    member = class_member(support, a)
+    if member is None:
+        return None
+    cut = model.edge_threshold()
+    fitted = np.abs(a) > (default_threshold(a) if cut is None else cut)
+    if not (fitted & (member == 0)).any():  # the fit already is a member of the class
+        return None
+    model.support.copy_(torch.as_tensor(member, dtype=torch.float32))
+    with torch.no_grad():  # the dropped directions restart from the fit's start
+        raw = model.adjacency_raw
+        raw[torch.as_tensor(member == 0)] = 0.0
+        if model.config.structure_init > 0:
+            _start_on_support(model, model.config.structure_init)
+    fit = _fit_labels_first(model, u, keep, seed=seed + 1, batch_size=batch_size, lr=lr)
+    return {"support": member.astype(int).tolist(), "fit": fit}
 
 
 def _start_on_support(model: Any, value: float) -> int:

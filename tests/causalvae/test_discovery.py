@@ -125,3 +125,24 @@ def test_mutual_dependence_under_do_keeps_the_stronger_test_only() -> None:
     x[n:, 0] += 0.25 * x[n:, 1]
     dep = intervention_descendants(x, mask, max_samples=n, alpha=0.01, seed=0)
     assert dep[0, 1] == 1 and dep[1, 0] == 0
+
+
+def test_the_class_member_is_the_best_orientation_without_a_new_collider() -> None:
+    from causalvae.discovery import class_member
+
+    chain = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])  # a - b - c, all undirected
+    w = np.array([[0, 1.0, 0], [0.2, 0, 0.1], [0, 1.0, 0]])  # the fit prefers a -> b <- c
+    # a -> b <- c is not in the class; of the members, c -> b -> a scores 1.2 (a -> b -> c 1.1)
+    assert class_member(chain, w).tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
+    collider = np.array([[0, 1, 0], [0, 0, 0], [0, 1, 0]])  # a -> b <- c, directed by PC
+    assert class_member(collider, np.ones((3, 3))) is None  # nothing left to orient
+    # a PC collider stays while the undirected edge beside it may not point into b
+    partly = np.array([[0, 1, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 1, 0, 0]])
+    partly[3, 1] = 1  # b - d undirected
+    got = class_member(partly, np.array([[0, 1, 0, 0], [0, 0, 0, 0.1], [0, 1, 0, 0],
+                                         [0, 5.0, 0, 0]]))
+    assert got.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 0, 0]]
+    triangle = 1 - np.eye(3, dtype=int)  # shielded: every acyclic orientation is a member
+    cyc = np.array([[0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 0]])
+    t = class_member(triangle, cyc)
+    assert t.sum() == 3 and t[0, 1] + t[1, 2] + t[2, 0] == 2  # acyclic: one edge of the cycle turns

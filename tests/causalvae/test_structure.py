@@ -155,3 +155,36 @@ def test_a_u_shaped_edge_survives_the_fit_only_from_a_non_zero_start(make_config
     assert a0[0, 1] < 0.1 < a1[0, 1]
     assert record["structure_init"] == 1 and record["fit"]["l1_warmup_steps"] == 750
     assert a1[1, 0] == a1[0, 2] == 0  # nothing off the support
+
+
+def test_a_fit_that_makes_a_new_collider_is_refitted_inside_the_class(make_config) -> None:
+    """Observational chain x -> y -> w: the support leaves x - y - w undirected. A fit that
+    reads x -> y <- w (a collider the CPDAG excludes) is cut to the best class member and fitted
+    again; the new graph has no such collider."""
+    from causalvae.models.structure import _class_member_refit
+
+    rng = np.random.default_rng(1)
+    n = 600
+    x = rng.uniform(-1, 1, n)
+    y = np.tanh(2 * x) + 0.2 * rng.standard_normal(n)
+    w = y**3 + 0.2 * rng.standard_normal(n)
+    labels = np.stack([x, y, w], 1).astype(np.float32)
+    data = CausalDataset.from_arrays(np.zeros((n, 32, 32, 3), np.uint8), labels, NAMES,
+                                     adjacency=np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]))
+    trainer = Trainer(make_config("causalvae", "structure_support=dataset",
+                                  "structure_steps=600", "batch_size=128"), data)
+    model = trainer.model
+    und = torch.tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=torch.float32)
+    model.support.copy_(und)
+    with torch.no_grad():  # as if the fit had chosen x -> y <- w
+        model.adjacency_raw.copy_(torch.tensor([[0, 1.0, 0], [0.05, 0, 0.02], [0, 0.8, 0]]))
+    u = torch.as_tensor((labels - labels.mean(0)) / labels.std(0))
+    record = _class_member_refit(model, u, None, seed=0, batch_size=128, lr=1e-2)
+    assert record is not None
+    member = np.asarray(record["support"])
+    assert member[0, 1] + member[2, 1] <= 1  # no longer a collider at y
+    assert member.sum() == 2 and (member + member.T).tolist() == und.int().tolist()
+    a = np.abs(model.learned_adjacency())
+    assert np.all(a[member == 0] == 0)
+    # a fit that already is a class member is left alone
+    assert _class_member_refit(model, u, None, seed=0, batch_size=128, lr=1e-2) is None
