@@ -46,6 +46,14 @@ class CheckedDataset:
 
     def __getitem__(self, index: Any) -> np.ndarray:
         try:
+            rows = _sorted_rows(index)
+            if rows is not None and self.dataset.shape:
+                if rows[0] < 0 or rows[-1] >= self.dataset.shape[0]:  # not damage: a bad index
+                    raise IndexError(f"rows {rows[0]}..{rows[-1]} of {self.key!r}: the dataset "
+                                     f"has {self.dataset.shape[0]} rows")
+                taken = _take_by_blocks(self.dataset, rows)
+                if taken is not None:
+                    return taken
             return self.dataset[index]
         except (OSError, RuntimeError) as exc:
             raise self.damage(index, exc) from None
@@ -70,6 +78,37 @@ class CheckedDataset:
 
     def __repr__(self) -> str:
         return f"CheckedDataset({self.dataset!r})"
+
+
+BLOCK_ROWS = 1024  # rows per contiguous read of a row selection
+MAX_OVERREAD = 16  # read blocks only while they hold at most this many rows per selected row
+
+
+def _sorted_rows(index: Any) -> np.ndarray | None:
+    """``index`` as increasing row numbers when it is a 1-D integer selection (what h5py's
+    fancy indexing accepts), else None."""
+    if isinstance(index, slice | tuple | int | np.integer) or index is Ellipsis:
+        return None
+    rows = np.asarray(index)
+    if rows.ndim != 1 or rows.size == 0 or rows.dtype.kind not in "iu":
+        return None
+    return rows.astype(np.int64) if bool(np.all(np.diff(rows) > 0)) else None
+
+
+def _take_by_blocks(d: h5py.Dataset, rows: np.ndarray) -> np.ndarray | None:
+    """``d[rows]`` read as contiguous blocks of rows (h5py's point selection costs ~1 ms per
+    row: 3 s for 4,000 images), or None when the blocks would read far more rows than asked."""
+    n = d.shape[0]
+    step = max(BLOCK_ROWS, d.chunks[0] if d.chunks else 1)
+    starts = np.unique(rows // step) * step
+    if len(starts) * step > MAX_OVERREAD * len(rows):
+        return None
+    out = np.empty((len(rows), *d.shape[1:]), d.dtype)
+    for a in starts.tolist():
+        lo, hi = np.searchsorted(rows, [a, a + step])
+        block = d[a:min(a + step, n)]
+        out[lo:hi] = block[rows[lo:hi] - a]
+    return out
 
 
 def _row_span(index: Any, n: int) -> tuple[int, int]:

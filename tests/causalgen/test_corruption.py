@@ -208,3 +208,20 @@ def test_temporal_files_carry_checksums_and_name_damaged_sequences(tmp_path: Pat
     bad = _flip(path, tmp_path / "bad.h5", offset + size // 2)
     with open_dataset(bad) as ds, pytest.raises(DatasetError, match="damaged at rows 2-2"):
         ds.images[:]
+
+
+def test_row_selections_read_by_blocks_equal_h5pys_own(pristine: Path, monkeypatch) -> None:
+    from causalgen.io import checked
+
+    monkeypatch.setattr(checked, "BLOCK_ROWS", 16)  # several blocks in this small file
+    rng = np.random.default_rng(0)
+    with open_dataset(pristine) as ds, h5py.File(pristine, "r") as raw:
+        for rows in [np.sort(rng.choice(N, 60, replace=False)),  # dense: read by blocks
+                     np.array([3]), np.array([0, 99]),  # sparse: h5py's own selection
+                     np.arange(N), [5, 6, 7]]:
+            np.testing.assert_array_equal(ds.images[rows], raw["images"][rows])
+            np.testing.assert_array_equal(ds.labels[rows], raw["labels"][rows])
+        with pytest.raises((IndexError, ValueError, TypeError)):
+            ds.images[np.array([5, 3])]  # unsorted: refused as h5py refuses it
+        with pytest.raises(IndexError, match="100 rows"):
+            ds.images[np.array([0, N])]  # out of range: an index error, not "damaged"
