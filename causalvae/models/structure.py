@@ -93,7 +93,7 @@ def _class_member_refit(model: Any, u: torch.Tensor, keep: torch.Tensor | None, 
     model.support.copy_(torch.as_tensor(member, dtype=torch.float32))
     with torch.no_grad():  # the dropped directions restart from the fit's start
         raw = model.adjacency_raw
-        raw[torch.as_tensor(member == 0)] = 0.0
+        raw[torch.as_tensor(member == 0, device=raw.device)] = 0.0
         if model.config.structure_init > 0:
             _start_on_support(model, model.config.structure_init)
     fit = _fit_labels_first(model, u, keep, seed=seed + 1, batch_size=batch_size, lr=lr)
