@@ -137,6 +137,8 @@ class CausalVAEConfig(CausalCoreConfig):
       0. From a small start, l1 shrinks A faster than a label MLP learns a U-shaped mechanism
       (whose fit needs a large gate: a 1-Lipschitz U has at most half the end slope of a
       monotone map), so the edge is lost before its likelihood gain shows.
+    - ``ci_samples_observational`` > 0: PC's KCI sample cap for a file without interventions,
+      where PC is the only evidence (0: ``ci_samples``).
     - ``orient_in_class`` (labels-first, ``structure_support=pc``, a file without interventions):
       if the fit orients the support's undirected edges into an unshielded collider that PC's
       CPDAG does not have, the support is cut to the member of the equivalence class that the
@@ -155,6 +157,7 @@ class CausalVAEConfig(CausalCoreConfig):
     ci_test: str = "kci"
     ci_alpha: float = 0.01
     ci_samples: int = 400
+    ci_samples_observational: int = 0
     ci_jitter: float = 1e-2
     structure_fit: str = "joint"
     structure_steps: int = 4000
@@ -171,6 +174,7 @@ class CausalVAEConfig(CausalCoreConfig):
         check_choice("ci_test", self.ci_test, ("kci", "fisherz"))
         check_choice("structure_fit", self.structure_fit, ("joint", "labels-first"))
         check_positive(self, "ci_samples", "structure_steps")
+        check_positive(self, "ci_samples_observational", allow_zero=True)
         check_positive(self, "ci_jitter", "structure_init", allow_zero=True)
         if not 0.0 <= self.structure_l1_warmup <= 1.0:
             raise ConfigError(f"structure_l1_warmup={self.structure_l1_warmup!r} must be in [0, 1] "
@@ -243,10 +247,12 @@ class CausalVAEIntConfig(CausalVAEConfig):
     structure_init: float = 0.5
     structure_l1_warmup: float = 0.5
     orient_in_class: bool = True
+    ci_samples_observational: int = 800
     # keys added after configs were first saved (the threshold was 0.3 before the support)
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES,
                                                "structure_init": 0.0, "structure_l1_warmup": 0.0,
-                                               "orient_in_class": False}
+                                               "orient_in_class": False,
+                                               "ci_samples_observational": 0}
 
 
 @dataclass

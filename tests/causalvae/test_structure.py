@@ -188,3 +188,26 @@ def test_a_fit_that_makes_a_new_collider_is_refitted_inside_the_class(make_confi
     assert np.all(a[member == 0] == 0)
     # a fit that already is a class member is left alone
     assert _class_member_refit(model, u, None, seed=0, batch_size=128, lr=1e-2) is None
+
+
+@pytest.mark.parametrize(("intervened", "cap"), [(False, 800), (True, 400)])
+def test_pc_gets_the_larger_sample_only_when_it_is_the_only_evidence(
+        make_config, monkeypatch, intervened: bool, cap: int) -> None:
+    import causalvae.discovery as discovery
+
+    seen = {}
+
+    def fake(labels, mask, **kw):
+        seen.update(kw)
+        n = labels.shape[1]
+        return discovery.SupportResult(np.ones((n, n), np.int8) - np.eye(n, dtype=np.int8),
+                                       None, None, len(labels), kw["test"], kw["alpha"], 0.0)
+
+    monkeypatch.setattr(discovery, "discover_support", fake)
+    images, labels = tiny_arrays()
+    data = CausalDataset.from_arrays(images, labels, NAMES, adjacency=ADJ)
+    if intervened:
+        data.intervened[:10, 0] = 1
+    trainer = Trainer(make_config("causalvae", "structure_steps=10"), data)
+    trainer.prepare_structure()
+    assert seen["max_samples"] == cap
