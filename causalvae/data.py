@@ -337,13 +337,9 @@ class _Frames:
         return block[np.searchsorted(seqs, key // t) * t + key % t]
 
 
-def _read_rows(images: Any, rows: np.ndarray, block: int = 1024) -> Tensor:
-    """Read the given increasing rows of an h5py dataset block by block -> uint8 tensor."""
-    out = np.empty((len(rows), *images.shape[1:]), np.uint8)
-    done = 0
-    for start in range(0, images.shape[0], block):
-        take = rows[(rows >= start) & (rows < start + block)]
-        if len(take):
-            out[done:done + len(take)] = images[start:start + block][take - start]
-            done += len(take)
-    return torch.from_numpy(out)
+def _read_rows(images: Any, rows: np.ndarray) -> Tensor:
+    """The given increasing rows of the file's images -> uint8 tensor (the reader,
+    :class:`causalgen.io.checked.CheckedDataset`, reads a row selection block by block)."""
+    if len(rows) == 0:
+        return torch.empty((0, *images.shape[1:]), dtype=torch.uint8)
+    return torch.from_numpy(np.ascontiguousarray(images[np.asarray(rows, np.int64)], np.uint8))
