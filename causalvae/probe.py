@@ -85,8 +85,12 @@ class LabelProbe:
 
     def error(self, images: np.ndarray, labels: np.ndarray) -> float:
         """RMSE over all labels, in train standard deviations."""
+        return self.rmse(self.predict(images), labels)
+
+    def rmse(self, predicted: np.ndarray, labels: np.ndarray) -> float:
+        """:meth:`error` from predictions already made by :meth:`predict`."""
         target = (labels - self.mean) / self.std
-        return float(np.sqrt(np.mean((self.predict(images) - target) ** 2)))
+        return float(np.sqrt(np.mean((predicted - target) ** 2)))
 
 
 def _cache_path(ds: Any, seed: int, n: int) -> Path | None:
