@@ -1,0 +1,210 @@
+"""Observational graph repair: a greedy search over DAGs with a nonparametric regression score.
+
+PC with the kernel CI test loses true edges in two situations that observational labels still
+resolve, both where one variable is a near-deterministic function of another:
+
+* a **proxy parent**: X -> Y -> W with Y an almost exact function of X, and W also driven by a
+  strong other cause. W _||_ Y | X is then nearly true in the data: the part of Y that X does
+  not explain is small and is buried under W's other variance, so the KCI test on 800 samples
+  accepts it and PC removes the true edge Y -> W;
+* **twin children**: X -> Y, X -> Z with Y and Z both functions of |X|. Each child nearly
+  screens the other off from X (Y _||_ X | Z holds up to noise), so PC removes both true edges
+  and keeps the false Y - Z.
+
+A regression score sees what the CI tests miss, because it conditions on a variable's whole
+parent set at once: a child's residual after its true parents is its noise, after a proxy it is
+much larger. This module starts from each DAG in PC's equivalence class (the mean-regression score is not
+equal on them) and greedily applies the single edge addition, deletion or reversal that most lowers
+
+    score(G) = sum_j log CV-MSE(x_j | x_Pa(j)) + penalty * |edges of G|,
+
+where CV-MSE is the ``folds``-fold cross-validated mean squared error of a k-nearest-neighbour
+regression of the standardised x_j on its parents (the variance for no parent). ``penalty`` is
+the relative drop in a child's error an edge must buy (0.05: about 5 %). The search stops when no
+move lowers the score or after ``max_moves`` moves; at most ``max_parents`` parents per node
+(the regression is on standardised inputs, where k-NN stays accurate in a few dimensions).
+
+The score is a mean-regression score: it cannot see a child whose mean does not depend on its
+parent (Y = X * noise), which the kernel test does see. So an edge of the start graph is deleted
+only when the search has added an edge into a triangle with it (a common neighbour joined to one
+of its ends by an added edge: the twin-children case, where the new edges explain the old one
+away); every other edge of the start graph stays. scikit-learn does the regressions (:class:`~sklearn.neighbors.KNeighborsRegressor`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RepairResult", "regression_repair"]
+
+PENALTY = 0.05  # chosen on the development scenes (docs/results.md, issue 10, session 6)
+NEIGHBOURS = 15
+FOLDS = 4
+MAX_PARENTS = 3
+MAX_MOVES = 20
+
+
+@dataclass
+class RepairResult:
+    """The repaired DAG (n, n) 0/1 and what the search did: the start, the moves in order
+    (``"add i->j"``, ``"delete i->j"``, ``"reverse i->j"``: the edge as it was), the scores."""
+
+    dag: np.ndarray
+    start: np.ndarray
+    moves: list[str] = field(default_factory=list)
+    start_score: float = 0.0
+    score: float = 0.0
+    samples: int = 0
+    starts: int = 1
+
+    @property
+    def changed_skeleton(self) -> bool:
+        a, b = self.dag > 0, self.start > 0
+        return bool(((a | a.T) != (b | b.T)).any())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dag": self.dag.astype(int).tolist(), "start": self.start.astype(int).tolist(),
+                "moves": list(self.moves), "start_score": self.start_score,
+                "score": self.score, "samples": self.samples, "starts": self.starts,
+                "changed_skeleton": self.changed_skeleton}
+
+
+class _LocalScores:
+    """Cached CV-MSE of each variable given a parent set, on fixed folds."""
+
+    def __init__(self, x: np.ndarray, folds: int, neighbours: int, seed: int) -> None:
+        from sklearn.neighbors import KNeighborsRegressor
+
+        self.x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
+        n = len(x)
+        order = np.random.default_rng([seed, 7]).permutation(n)
+        self.folds = [np.sort(f) for f in np.array_split(order, folds)]
+        self.k = min(neighbours, max(1, n - len(self.folds[0]) - 1))
+        self.cache: dict[tuple[int, frozenset[int]], float] = {}
+        self._model = KNeighborsRegressor
+
+    def log_mse(self, j: int, parents: frozenset[int]) -> float:
+        key = (j, parents)
+        if key not in self.cache:
+            y = self.x[:, j]
+            if not parents:
+                err = float(np.mean((y - y.mean()) ** 2))
+            else:
+                cols = sorted(parents)
+                sq = 0.0
+                for test in self.folds:
+                    train = np.ones(len(y), bool)
+                    train[test] = False
+                    model = self._model(n_neighbors=self.k).fit(self.x[train][:, cols], y[train])
+                    sq += float(np.sum((model.predict(self.x[test][:, cols]) - y[test]) ** 2))
+                err = sq / len(y)
+            self.cache[key] = float(np.log(max(err, 1e-12)))
+        return self.cache[key]
+
+
+def _acyclic(dag: np.ndarray) -> bool:
+    indegree = dag.sum(0).astype(int)
+    ready = [k for k in range(len(dag)) if indegree[k] == 0]
+    seen = 0
+    while ready:
+        k = ready.pop()
+        seen += 1
+        for m in np.flatnonzero(dag[k]):
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(int(m))
+    return seen == len(dag)
+
+
+def _parents(dag: np.ndarray, j: int) -> frozenset[int]:
+    return frozenset(int(i) for i in np.flatnonzero(dag[:, j]))
+
+
+def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
+                      penalty: float = PENALTY, neighbours: int = NEIGHBOURS, folds: int = FOLDS,
+                      max_parents: int = MAX_PARENTS, max_moves: int = MAX_MOVES,
+                      seed: int = 0) -> RepairResult:
+    """Greedy add / delete / reverse search on samples x (N, n) from the DAG ``start`` (n, n),
+    or from each DAG of a list (the members of an equivalence class: the score is not equal on
+    them, and a greedy step from the wrong member can take a spouse for a parent); the result
+    with the lowest score wins (the first on a tie).
+
+    See the module docstring for the score. Deterministic given (x, start, seed)."""
+    x = np.asarray(x, np.float64)
+    starts = [start] if isinstance(start, np.ndarray) else list(start)
+    if not starts:
+        raise ValueError("no start DAG given")
+    scores: _LocalScores | None = None
+    best: RepairResult | None = None
+    for one in starts:
+        dag = (np.asarray(one) > 0).astype(np.int8)
+        if x.ndim != 2 or x.shape[1] != dag.shape[0]:
+            raise ValueError(f"samples have shape {x.shape}, the start DAG is {dag.shape[0]} x "
+                             f"{dag.shape[0]}")
+        if not _acyclic(dag):
+            raise ValueError("the start graph has a cycle; pass a DAG")
+        if scores is None:
+            scores = _LocalScores(x, folds, neighbours, seed)
+        result = _climb(scores, dag, penalty, max_parents, max_moves)
+        if best is None or result.score < best.score - 1e-12:
+            best = result
+    best.starts = len(starts)
+    return best
+
+
+def _climb(scores: _LocalScores, dag: np.ndarray, penalty: float, max_parents: int,
+           max_moves: int) -> RepairResult:
+    n = dag.shape[0]
+
+    def local(j: int, parents: frozenset[int]) -> float:
+        return scores.log_mse(j, parents) + penalty * len(parents)
+
+    original = (dag | dag.T) > 0  # the start's skeleton
+
+    def deletable(i: int, j: int) -> bool:
+        """An added edge, or a start edge in a triangle with an added edge."""
+        if not original[i, j]:
+            return True
+        adj = (dag | dag.T) > 0
+        added = adj & ~original
+        return any(adj[k, i] and adj[k, j] and (added[k, i] or added[k, j])
+                   for k in range(n) if k not in (i, j))
+
+    current = sum(local(j, _parents(dag, j)) for j in range(n))
+    result = RepairResult(dag=dag, start=dag.copy(), start_score=current, samples=len(scores.x))
+    for _ in range(max_moves):
+        best: tuple[float, str, np.ndarray] | None = None
+        for i, j in itertools.permutations(range(n), 2):
+            pa_j = _parents(dag, j)
+            if dag[i, j]:
+                gain = local(j, pa_j) - local(j, pa_j - {i})
+                cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
+                # reverse i -> j into j -> i
+                pa_i = _parents(dag, i)
+                if len(pa_i) < max_parents:
+                    gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
+                    cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))
+            elif not dag[j, i] and len(pa_j) < max_parents:
+                gain = local(j, pa_j) - local(j, pa_j | {i})
+                cand = [(gain, f"add {i}->{j}", (i, j, 1, 0))]
+            else:
+                continue
+            for gain, name, (a, b, fwd, bwd) in cand:
+                if gain <= 1e-9 or (best is not None and gain <= best[0]):
+                    continue
+                trial = dag.copy()
+                trial[a, b], trial[b, a] = fwd, bwd
+                if (fwd or bwd) and not _acyclic(trial):
+                    continue
+                best = (gain, name, trial)
+        if best is None:
+            break
+        current -= best[0]
+        dag = best[2]
+        result.moves.append(best[1])
+    result.dag, result.score = dag, current
+    return result
