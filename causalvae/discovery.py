@@ -330,13 +330,14 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
     """PC's ``graph`` (a CPDAG) repaired by :func:`causalvae.repair.regression_repair`, started
     from each of (at most ``REPAIR_STARTS``) DAGs of its class, on samples x (N, n).
 
-    Returns (support, record): the repaired DAG itself when the search moved anything, else
-    ``graph`` unchanged; the record is the search's. The DAG, not its CPDAG, becomes the
+    Returns (support, record): the repaired DAG itself when the search left PC's equivalence
+    class, else ``graph`` unchanged; the record is the search's. The DAG, not its CPDAG, becomes the
     support: the labels-first fit then learns each edge in one direction, the one the
     regression score chose (a child is predicted from its parent better than the reverse when
     the mechanism is not invertible, e.g. a bump), where with both directions open it lost a
     bump-shaped edge on 5 of 5 development seeds (docs/results.md, session 6). A ``graph`` with
     no consistent DAG (PC's orientation conflicts) is returned unchanged, with the reason."""
+    from causalvae.essential import cpdag as cpdag_of
     from causalvae.repair import regression_repair
 
     g = np.asarray(graph, np.int8)
@@ -348,6 +349,6 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
         return g, {"skipped": "PC's graph has no consistent DAG (orientation conflicts)"}
     result = regression_repair(x, starts, seed=seed)
     record = result.to_dict()
-    if not result.moves:
-        return g, record
+    if not result.moves or (cpdag_of(result.dag) == cpdag_of(result.start)).all():
+        return g, record  # nothing moved, or only inside PC's class: PC's graph stands
     return result.dag.astype(np.int8), record

@@ -143,6 +143,9 @@ class CausalVAEConfig(CausalCoreConfig):
       if the fit orients the support's undirected edges into an unshielded collider that PC's
       CPDAG does not have, the support is cut to the member of the equivalence class that the
       fitted |A| prefers and A is fitted again (``structure.json``: ``class_member``).
+    - ``structure_l1_undirected`` (``structure_support=pc``, a file without interventions): the
+      labels-first fit's l1 falls only on the smaller |A| of each pair the support allows both
+      ways (it picks a direction), not on an edge the tests vetted in one direction.
     - ``structure_repair`` (``structure_support=pc``, a file without interventions): PC's CPDAG is
       repaired by a greedy search with a k-NN regression score (:mod:`causalvae.repair`) before
       the fit; it restores edges PC drops where a near-deterministic proxy or twin child screens
@@ -169,6 +172,7 @@ class CausalVAEConfig(CausalCoreConfig):
     structure_l1_warmup: float = 0.0
     orient_in_class: bool = False
     structure_repair: bool = False
+    structure_l1_undirected: bool = False
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -254,12 +258,14 @@ class CausalVAEIntConfig(CausalVAEConfig):
     orient_in_class: bool = True
     ci_samples_observational: int = 800
     structure_repair: bool = True
+    structure_l1_undirected: bool = True
     # keys added after configs were first saved (the threshold was 0.3 before the support)
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES,
                                                "structure_init": 0.0, "structure_l1_warmup": 0.0,
                                                "orient_in_class": False,
                                                "ci_samples_observational": 0,
-                                               "structure_repair": False}
+                                               "structure_repair": False,
+                                               "structure_l1_undirected": False}
 
 
 @dataclass

@@ -209,5 +209,26 @@ def test_pc_gets_the_larger_sample_only_when_it_is_the_only_evidence(
     if intervened:
         data.intervened[:10, 0] = 1
     trainer = Trainer(make_config("causalvae", "structure_steps=10"), data)
-    trainer.prepare_structure()
+    record = trainer.prepare_structure()
     assert seen["max_samples"] == cap
+    assert seen["repair"] is True  # discovery itself repairs only a file without interventions
+    assert ("l1" in record) is not intervened  # l1 on undirected pairs only without do()
+
+
+def test_l1_falls_on_the_smaller_direction_of_undirected_pairs_only(make_config) -> None:
+    from causalvae.models.structure import _l1_term
+
+    images, labels = tiny_arrays()
+    data = CausalDataset.from_arrays(images, labels, NAMES, adjacency=ADJ)
+    model = Trainer(make_config("causalvae", "structure_steps=10"), data).model
+    n = model.support.shape[0]
+    support = torch.zeros(n, n)
+    support[0, 1] = support[1, 0] = 1  # 0 - 1 undirected
+    support[1, 2] = 1  # 1 -> 2 vetted one way
+    model.support.copy_(support)
+    with torch.no_grad():
+        raw = torch.zeros(n, n)
+        raw[0, 1], raw[1, 0], raw[1, 2] = 0.7, -0.2, 2.0
+        model.adjacency_raw.copy_(raw)
+    assert float(_l1_term(model, True)) == pytest.approx(0.2)  # min(|0.7|, |-0.2|); 1 -> 2 free
+    assert float(_l1_term(model, False)) == pytest.approx(2.9)
