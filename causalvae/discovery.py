@@ -328,7 +328,8 @@ def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
 def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
                  ) -> tuple[np.ndarray, dict[str, Any]]:
     """PC's ``graph`` (a CPDAG) repaired by :func:`causalvae.repair.regression_repair`, started
-    from each of (at most ``REPAIR_STARTS``) DAGs of its class, on samples x (N, n).
+    from each of (at most ``REPAIR_STARTS``) DAGs of its class, on samples x (N, n); the edges
+    PC directed are never reversed.
 
     Returns (support, record): the repaired DAG itself when the search left PC's equivalence
     class, else ``graph`` unchanged; the record is the search's. The DAG, not its CPDAG, becomes the
@@ -347,7 +348,7 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
         starts = [] if one is None else [one]
     if not starts:
         return g, {"skipped": "PC's graph has no consistent DAG (orientation conflicts)"}
-    result = regression_repair(x, starts, seed=seed)
+    result = regression_repair(x, starts, fixed=g & (1 - g.T), seed=seed)
     record = result.to_dict()
     if not result.moves or (cpdag_of(result.dag) == cpdag_of(result.start)).all():
         return g, record  # nothing moved, or only inside PC's class: PC's graph stands

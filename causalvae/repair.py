@@ -125,13 +125,17 @@ def _parents(dag: np.ndarray, j: int) -> frozenset[int]:
 
 
 def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
-                      penalty: float = PENALTY, neighbours: int = NEIGHBOURS, folds: int = FOLDS,
+                      fixed: np.ndarray | None = None, penalty: float = PENALTY,
+                      neighbours: int = NEIGHBOURS, folds: int = FOLDS,
                       max_parents: int = MAX_PARENTS, max_moves: int = MAX_MOVES,
                       seed: int = 0) -> RepairResult:
     """Greedy add / delete / reverse search on samples x (N, n) from the DAG ``start`` (n, n),
     or from each DAG of a list (the members of an equivalence class: the score is not equal on
     them, and a greedy step from the wrong member can take a spouse for a parent); the result
-    with the lowest score wins (the first on a tie).
+    with the lowest score wins (the first on a tie). ``fixed`` (n, n) 0/1 marks directed edges
+    that are never reversed (PC's v-structures and what Meek's rules derive from them: a mean-
+    regression score cannot tell the direction of a near-linear edge, and on held-out kite a
+    reversal of PC's collider edge mass -> size_r let the search take a spouse for a parent).
 
     See the module docstring for the score. Deterministic given (x, start, seed)."""
     x = np.asarray(x, np.float64)
@@ -149,15 +153,16 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
             raise ValueError("the start graph has a cycle; pass a DAG")
         if scores is None:
             scores = _LocalScores(x, folds, neighbours, seed)
-        result = _climb(scores, dag, penalty, max_parents, max_moves)
+        keep = np.zeros_like(dag, bool) if fixed is None else np.asarray(fixed) > 0
+        result = _climb(scores, dag, keep, penalty, max_parents, max_moves)
         if best is None or result.score < best.score - 1e-12:
             best = result
     best.starts = len(starts)
     return best
 
 
-def _climb(scores: _LocalScores, dag: np.ndarray, penalty: float, max_parents: int,
-           max_moves: int) -> RepairResult:
+def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: float,
+           max_parents: int, max_moves: int) -> RepairResult:
     n = dag.shape[0]
 
     def local(j: int, parents: frozenset[int]) -> float:
@@ -185,7 +190,7 @@ def _climb(scores: _LocalScores, dag: np.ndarray, penalty: float, max_parents: i
                 cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
                 # reverse i -> j into j -> i
                 pa_i = _parents(dag, i)
-                if len(pa_i) < max_parents:
+                if len(pa_i) < max_parents and not fixed[i, j]:
                     gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
                     cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))
             elif not dag[j, i] and len(pa_j) < max_parents:

@@ -113,3 +113,17 @@ def test_discover_support_repairs_only_observational_files() -> None:
     mask[:300, 0] = 1  # one do() target: the descendant tests decide, no repair
     assert discover_support(x, mask, test="kci", max_samples=300, seed=0,
                             repair=True).repair is None
+
+
+def test_a_fixed_direction_is_never_reversed() -> None:
+    """y = x^2: the score prefers x -> y by far (y is a function of x, x given y is two-valued),
+    so a start y -> x is reversed unless that direction is fixed (as PC's v-structures are)."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-1, 1, 2000)
+    y = x**2 + 0.02 * rng.standard_normal(2000)
+    data = _standardise(np.stack([x, y], 1))
+    wrong = _dag(2, [(1, 0)])
+    free = regression_repair(data, wrong, seed=0)
+    assert free.dag[0, 1] == 1 and free.moves == ["reverse 1->0"]
+    held = regression_repair(data, wrong, fixed=wrong, seed=0)
+    assert held.dag.tolist() == wrong.tolist() and held.moves == []
