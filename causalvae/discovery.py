@@ -14,6 +14,9 @@ both from causal-learn's conditional-independence tests:
    dropped; of two tests that both reject, the weaker is taken for a false positive), and an
    edge i -> j is added where X_j depends on X_i under do(X_i) but no allowed path leads from
    i to j (PC lacked the power to keep it).
+3. **A file without interventions**, with ``repair``: PC's graph is repaired by a greedy search
+   with a k-NN regression score (:mod:`causalvae.repair`, :func:`repair_cpdag`), which restores
+   edges PC drops where a near-deterministic proxy or a twin child screens a parent off.
 
 ``jitter`` adds seeded Gaussian noise (in label standard deviations) before testing: with
 deterministic mechanisms (pendulum's shadows are exact functions of the two angles) the kernel
@@ -32,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SupportResult", "add_unexplained_descendants", "class_member", "discover_support",
-           "class_members", "consistent_extension", "intervention_descendants", "orient", "pc_cpdag",
-           "repair_cpdag"]
+__all__ = ["SupportResult", "add_unexplained_descendants", "class_member", "class_members",
+           "consistent_extension", "discover_support", "intervention_descendants", "orient",
+           "pc_cpdag", "repair_cpdag"]
 
 log = logging.getLogger(__name__)
 

@@ -13,22 +13,35 @@ resolve, both where one variable is a near-deterministic function of another:
 
 A regression score sees what the CI tests miss, because it conditions on a variable's whole
 parent set at once: a child's residual after its true parents is its noise, after a proxy it is
-much larger. This module starts from each DAG in PC's equivalence class (the mean-regression score is not
-equal on them) and greedily applies the single edge addition, deletion or reversal that most lowers
+much larger. This module starts from each DAG in PC's equivalence class (the mean-regression
+score is not equal on them) and greedily applies the single edge addition, deletion or reversal
+that most lowers
 
-    score(G) = sum_j log CV-MSE(x_j | x_Pa(j)) + penalty * |edges of G|,
+    score(G) = sum_j cost(x_j | x_Pa(j)) + penalty * |edges of G|,
 
-where CV-MSE is the ``folds``-fold cross-validated mean squared error of a k-nearest-neighbour
-regression of the standardised x_j on its parents (the variance for no parent). ``penalty`` is
-the relative drop in a child's error an edge must buy (0.05: about 5 %). The search stops when no
-move lowers the score or after ``max_moves`` moves; at most ``max_parents`` parents per node
-(the regression is on standardised inputs, where k-NN stays accurate in a few dimensions).
+where cost is twice the spacing entropy (Vasicek) of the out-of-fold residuals of a
+``folds``-fold cross-validated k-nearest-neighbour regression of the standardised x_j on its
+parents (the centred x_j for no parent). For an additive-noise model the sum of the residual
+entropies is the negative log-likelihood, so the true DAG minimises it; ``score="mse"`` uses the
+log of the mean squared residual instead, the Gaussian special case, which overstates the cost
+of a uniform root (on held-out kite it took a uniform root's child for its parent). ``penalty``
+is what an edge must buy, in log-variance units (0.05: about a 5 % smaller residual variance).
+The search stops when no move lowers the score or after ``max_moves`` moves; at most
+``max_parents`` parents per node (the regression is on standardised inputs, where k-NN stays
+accurate in a few dimensions).
 
-The score is a mean-regression score: it cannot see a child whose mean does not depend on its
-parent (Y = X * noise), which the kernel test does see. So an edge of the start graph is deleted
-only when the search has added an edge into a triangle with it (a common neighbour joined to one
-of its ends by an added edge: the twin-children case, where the new edges explain the old one
-away); every other edge of the start graph stays. scikit-learn does the regressions (:class:`~sklearn.neighbors.KNeighborsRegressor`).
+The regression fits only the mean, so two guards keep it from undoing what the kernel tests
+established:
+
+* it cannot see a child whose mean does not depend on its parent (Y = X * noise), which the
+  kernel test does see. An edge of the start graph is deleted only when it lies in a triangle
+  (a third variable adjacent to both ends): the twin-children case, where the added edges
+  explain the old one away, and the proxy case, where PC's kernel regression on a
+  near-deterministic separator left a shortcut;
+* it cannot tell the direction of a near-linear edge. Edges PC directed (``fixed``) are never
+  reversed.
+
+scikit-learn does the regressions (:class:`~sklearn.neighbors.KNeighborsRegressor`).
 """
 
 from __future__ import annotations
@@ -39,13 +52,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RepairResult", "regression_repair"]
+__all__ = ["RepairResult", "regression_repair", "spacing_entropy"]
 
 PENALTY = 0.05  # chosen on the development scenes (docs/results.md, issue 10, session 6)
 NEIGHBOURS = 15
 FOLDS = 4
 MAX_PARENTS = 3
 MAX_MOVES = 20
+SCORE = "entropy"
 
 
 @dataclass
@@ -73,12 +87,30 @@ class RepairResult:
                 "changed_skeleton": self.changed_skeleton}
 
 
-class _LocalScores:
-    """Cached CV-MSE of each variable given a parent set, on fixed folds."""
+def spacing_entropy(r: np.ndarray) -> float:
+    """Vasicek's m-spacing estimate of the differential entropy (nats) of a sample r (n,),
+    m = round(sqrt(n)); tied values are kept apart by a floor of 1e-9 on each spacing."""
+    r = np.sort(np.asarray(r, np.float64))
+    n = len(r)
+    m = max(1, int(np.sqrt(n) + 0.5))
+    hi = r[np.minimum(np.arange(n) + m, n - 1)]
+    lo = r[np.maximum(np.arange(n) - m, 0)]
+    return float(np.mean(np.log(np.maximum(n / (2 * m) * (hi - lo), 1e-9))))
 
-    def __init__(self, x: np.ndarray, folds: int, neighbours: int, seed: int) -> None:
+
+class _LocalScores:
+    """Cached cost of each variable given a parent set, on fixed folds: ``mse``, the log of the
+    cross-validated mean squared error, or ``entropy``, twice the spacing entropy of the
+    out-of-fold residuals (the same as the log MSE up to a constant for Gaussian residuals, but
+    fair to a uniform root, whose Gaussian cost overstates it)."""
+
+    def __init__(self, x: np.ndarray, folds: int, neighbours: int, seed: int,
+                 kind: str = "entropy") -> None:
         from sklearn.neighbors import KNeighborsRegressor
 
+        if kind not in ("entropy", "mse"):
+            raise ValueError(f"score must be 'entropy' or 'mse', got {kind!r}")
+        self.kind = kind
         self.x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
         n = len(x)
         order = np.random.default_rng([seed, 7]).permutation(n)
@@ -87,22 +119,24 @@ class _LocalScores:
         self.cache: dict[tuple[int, frozenset[int]], float] = {}
         self._model = KNeighborsRegressor
 
-    def log_mse(self, j: int, parents: frozenset[int]) -> float:
+    def cost(self, j: int, parents: frozenset[int]) -> float:
         key = (j, parents)
         if key not in self.cache:
             y = self.x[:, j]
             if not parents:
-                err = float(np.mean((y - y.mean()) ** 2))
+                resid = y - y.mean()
             else:
                 cols = sorted(parents)
-                sq = 0.0
+                resid = np.empty_like(y)
                 for test in self.folds:
                     train = np.ones(len(y), bool)
                     train[test] = False
                     model = self._model(n_neighbors=self.k).fit(self.x[train][:, cols], y[train])
-                    sq += float(np.sum((model.predict(self.x[test][:, cols]) - y[test]) ** 2))
-                err = sq / len(y)
-            self.cache[key] = float(np.log(max(err, 1e-12)))
+                    resid[test] = y[test] - model.predict(self.x[test][:, cols])
+            if self.kind == "mse":
+                self.cache[key] = float(np.log(max(float(np.mean(resid**2)), 1e-12)))
+            else:
+                self.cache[key] = 2.0 * spacing_entropy(resid)
         return self.cache[key]
 
 
@@ -128,7 +162,7 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
                       fixed: np.ndarray | None = None, penalty: float = PENALTY,
                       neighbours: int = NEIGHBOURS, folds: int = FOLDS,
                       max_parents: int = MAX_PARENTS, max_moves: int = MAX_MOVES,
-                      seed: int = 0) -> RepairResult:
+                      score: str = SCORE, seed: int = 0) -> RepairResult:
     """Greedy add / delete / reverse search on samples x (N, n) from the DAG ``start`` (n, n),
     or from each DAG of a list (the members of an equivalence class: the score is not equal on
     them, and a greedy step from the wrong member can take a spouse for a parent); the result
@@ -152,7 +186,7 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
         if not _acyclic(dag):
             raise ValueError("the start graph has a cycle; pass a DAG")
         if scores is None:
-            scores = _LocalScores(x, folds, neighbours, seed)
+            scores = _LocalScores(x, folds, neighbours, seed, score)
         keep = np.zeros_like(dag, bool) if fixed is None else np.asarray(fixed) > 0
         result = _climb(scores, dag, keep, penalty, max_parents, max_moves)
         if best is None or result.score < best.score - 1e-12:
@@ -166,18 +200,16 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
     n = dag.shape[0]
 
     def local(j: int, parents: frozenset[int]) -> float:
-        return scores.log_mse(j, parents) + penalty * len(parents)
+        return scores.cost(j, parents) + penalty * len(parents)
 
     original = (dag | dag.T) > 0  # the start's skeleton
 
     def deletable(i: int, j: int) -> bool:
-        """An added edge, or a start edge in a triangle with an added edge."""
+        """An added edge, or a start edge in a triangle (a third variable adjacent to both)."""
         if not original[i, j]:
             return True
         adj = (dag | dag.T) > 0
-        added = adj & ~original
-        return any(adj[k, i] and adj[k, j] and (added[k, i] or added[k, j])
-                   for k in range(n) if k not in (i, j))
+        return any(adj[k, i] and adj[k, j] for k in range(n) if k not in (i, j))
 
     current = sum(local(j, _parents(dag, j)) for j in range(n))
     result = RepairResult(dag=dag, start=dag.copy(), start_score=current, samples=len(scores.x))
