@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from causalvae.graph import is_dag
+
 __all__ = ["SupportResult", "add_unexplained_descendants", "class_member", "class_members",
            "consistent_extension", "discover_support", "intervention_descendants", "orient",
            "pc_cpdag", "repair_cpdag"]
@@ -207,7 +209,7 @@ def class_members(support: np.ndarray, limit: int | None = None):
         dag = fixed.copy()
         for (i, j), b in zip(und, bits, strict=True):
             dag[(i, j) if b == 0 else (j, i)] = True
-        if not _acyclic(dag) or _new_collider(dag, fixed, adjacent):
+        if not is_dag(dag) or _new_collider(dag, fixed, adjacent):
             continue
         yield dag.astype(np.int8)
         count += 1
@@ -233,19 +235,6 @@ def class_member(support: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         if score > best_score:
             best, best_score = dag, score
     return best
-
-
-def _acyclic(dag: np.ndarray) -> bool:
-    indegree, order = dag.sum(0).astype(int), []
-    ready = [k for k in range(len(dag)) if indegree[k] == 0]
-    while ready:
-        k = ready.pop()
-        order.append(k)
-        for m in np.flatnonzero(dag[k]):
-            indegree[m] -= 1
-            if indegree[m] == 0:
-                ready.append(int(m))
-    return len(order) == len(dag)
 
 
 def _new_collider(dag: np.ndarray, fixed: np.ndarray, adjacent: np.ndarray) -> bool:
@@ -324,7 +313,7 @@ def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
         for k in range(len(g)):
             g[x, k] = g[k, x] = 0
         left.remove(x)
-    return dag if _acyclic(dag) else None
+    return dag if is_dag(dag) else None
 
 
 

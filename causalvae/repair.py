@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from causalvae.graph import is_dag
+
 __all__ = ["RepairResult", "regression_repair", "spacing_entropy"]
 
 PENALTY = 0.05  # chosen on the development scenes (docs/results.md, issue 10, session 6)
@@ -140,20 +142,6 @@ class _LocalScores:
         return self.cache[key]
 
 
-def _acyclic(dag: np.ndarray) -> bool:
-    indegree = dag.sum(0).astype(int)
-    ready = [k for k in range(len(dag)) if indegree[k] == 0]
-    seen = 0
-    while ready:
-        k = ready.pop()
-        seen += 1
-        for m in np.flatnonzero(dag[k]):
-            indegree[m] -= 1
-            if indegree[m] == 0:
-                ready.append(int(m))
-    return seen == len(dag)
-
-
 def _parents(dag: np.ndarray, j: int) -> frozenset[int]:
     return frozenset(int(i) for i in np.flatnonzero(dag[:, j]))
 
@@ -183,7 +171,7 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
         if x.ndim != 2 or x.shape[1] != dag.shape[0]:
             raise ValueError(f"samples have shape {x.shape}, the start DAG is {dag.shape[0]} x "
                              f"{dag.shape[0]}")
-        if not _acyclic(dag):
+        if not is_dag(dag):
             raise ValueError("the start graph has a cycle; pass a DAG")
         if scores is None:
             scores = _LocalScores(x, folds, neighbours, seed, score)
@@ -235,7 +223,7 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
                     continue
                 trial = dag.copy()
                 trial[a, b], trial[b, a] = fwd, bwd
-                if (fwd or bwd) and not _acyclic(trial):
+                if (fwd or bwd) and not is_dag(trial):
                     continue
                 best = (gain, name, trial)
         if best is None:
