@@ -280,12 +280,12 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
     powered = mask.sum(0) >= max_samples  # do(X_i) tested on a full sample
     support = add_unexplained_descendants(orient(graph, desc, powered), desc)
     record = None
-    if repair and cpdag is not None and not mask.any():
-        every = np.flatnonzero(mask.sum(1) == 0)
-        if len(every) > repair_samples:
-            every = np.sort(np.random.default_rng([seed, 2]).choice(every, repair_samples,
-                                                                   replace=False))
-        support, record = repair_cpdag(x[every], cpdag, seed=seed)
+    if repair and cpdag is not None and not mask.any():  # every row is observational
+        rows = np.arange(len(x))
+        if len(rows) > repair_samples:
+            rows = np.sort(np.random.default_rng([seed, 2]).choice(rows, repair_samples,
+                                                                  replace=False))
+        support, record = repair_cpdag(x[rows], cpdag, seed=seed)
     return SupportResult(support, cpdag, desc, len(obs), test, alpha,
                          time.perf_counter() - t0, record)
 
@@ -314,7 +314,6 @@ def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
             g[x, k] = g[k, x] = 0
         left.remove(x)
     return dag if is_dag(dag) else None
-
 
 
 def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0

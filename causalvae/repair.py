@@ -164,18 +164,17 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
     starts = [start] if isinstance(start, np.ndarray) else list(start)
     if not starts:
         raise ValueError("no start DAG given")
-    scores: _LocalScores | None = None
-    best: RepairResult | None = None
-    for one in starts:
-        dag = (np.asarray(one) > 0).astype(np.int8)
+    dags = [(np.asarray(one) > 0).astype(np.int8) for one in starts]
+    for dag in dags:
         if x.ndim != 2 or x.shape[1] != dag.shape[0]:
             raise ValueError(f"samples have shape {x.shape}, the start DAG is {dag.shape[0]} x "
                              f"{dag.shape[0]}")
         if not is_dag(dag):
             raise ValueError("the start graph has a cycle; pass a DAG")
-        if scores is None:
-            scores = _LocalScores(x, folds, neighbours, seed, score)
-        keep = np.zeros_like(dag, bool) if fixed is None else np.asarray(fixed) > 0
+    scores = _LocalScores(x, folds, neighbours, seed, score)
+    keep = np.zeros_like(dags[0], bool) if fixed is None else np.asarray(fixed) > 0
+    best: RepairResult | None = None
+    for dag in dags:
         result = _climb(scores, dag, keep, penalty, max_parents, max_moves)
         if best is None or result.score < best.score - 1e-12:
             best = result
@@ -203,13 +202,14 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
     result = RepairResult(dag=dag, start=dag.copy(), start_score=current, samples=len(scores.x))
     for _ in range(max_moves):
         best: tuple[float, str, np.ndarray] | None = None
+        parents = [_parents(dag, j) for j in range(n)]
         for i, j in itertools.permutations(range(n), 2):
-            pa_j = _parents(dag, j)
+            pa_j = parents[j]
             if dag[i, j]:
                 gain = local(j, pa_j) - local(j, pa_j - {i})
                 cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
                 # reverse i -> j into j -> i
-                pa_i = _parents(dag, i)
+                pa_i = parents[i]
                 if len(pa_i) < max_parents and not fixed[i, j]:
                     gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
                     cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))

@@ -45,12 +45,13 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
     record: dict[str, Any] = {"labelled_samples": len(u),
                               "structure_support": cfg.structure_support,
                               "structure_fit": cfg.structure_fit}
+    observational = not bool(mask.any())  # no do() targets among the labelled rows
     if cfg.structure_support == "pc":
         from causalvae.discovery import discover_support
 
         # without interventions PC is the only evidence: it may use a larger sample
         cap = (cfg.ci_samples_observational if cfg.ci_samples_observational > 0
-               and not bool(mask.any()) else cfg.ci_samples)
+               and observational else cfg.ci_samples)
         found = discover_support(u.numpy(), mask.numpy(), test=cfg.ci_test, alpha=cfg.ci_alpha,
                                  max_samples=cap, jitter=cfg.ci_jitter, seed=seed,
                                  repair=cfg.structure_repair)
@@ -66,7 +67,7 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         record["structure_init"] = _start_on_support(model, cfg.structure_init)
     # without interventions the tests vetted every allowed edge: l1 only picks directions
     undirected_only = (cfg.structure_l1_undirected and cfg.structure_support == "pc"
-                       and not bool(mask.any()))
+                       and observational)
     if undirected_only:
         record["l1"] = "undirected pairs only"
     if model.structure_frozen:
@@ -74,7 +75,7 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         record["fit"] = _fit_labels_first(model, u, keep, seed=seed, batch_size=batch_size,
                                           lr=cfg.structure_lr or lr,
                                           undirected_only=undirected_only)
-        if cfg.orient_in_class and cfg.structure_support == "pc" and not bool(mask.any()):
+        if cfg.orient_in_class and cfg.structure_support == "pc" and observational:
             member = _class_member_refit(model, u, keep, seed=seed, batch_size=batch_size,
                                          lr=cfg.structure_lr or lr,
                                          undirected_only=undirected_only)
