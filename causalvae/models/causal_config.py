@@ -132,7 +132,9 @@ class CausalVAEConfig(CausalCoreConfig):
       ``a_init``). At A = 0 the label mechanism of a child sees its parent through a vanishing
       gate, so the gradient on A_ij is the parent's linear trace in the child: zero for a
       mechanism that is symmetric in it (a U, a V, a bump), which then never grows an edge.
-      A non-zero start lets the likelihood keep such an edge and l1 remove the rest.
+      A non-zero start lets the likelihood keep such an edge and l1 remove the rest. The
+      recommended model starts at 1.0 (0.5 before session 7): a weak 1-Lipschitz U needs a gate
+      of about 1.1, and from 0.5 l1 closed it first (development scene weak-u).
     - ``structure_l1_warmup``: the fraction of ``structure_steps`` over which l1 ramps up from
       0. From a small start, l1 shrinks A faster than a label MLP learns a U-shaped mechanism
       (whose fit needs a large gate: a 1-Lipschitz U has at most half the end slope of a
@@ -209,7 +211,7 @@ class CausalVAEIntConfig(CausalVAEConfig):
     graph is read at ``graph_threshold`` 0.1 (the support has already vetted each edge). How A is
     weighted on that support: the interventional likelihood
     (``intervention_mask``), 1-Lipschitz per-child label MLPs on A-gated parents, the Gaussian
-    label likelihood, A learned from the labels only (at ``structure_lr`` 1e-2) from 0.5 on the
+    label likelihood, A learned from the labels only (at ``structure_lr`` 1e-2) from 1.0 on the
     support with l1 ramped in over the first half of the fit (``structure_init``,
     ``structure_l1_warmup``: an edge whose mechanism is symmetric in its parent is otherwise
     lost), acyclicity by the augmented Lagrangian, l1 = 0.01 on A, and the graph read with the
@@ -253,13 +255,15 @@ class CausalVAEIntConfig(CausalVAEConfig):
     structure_fit: str = "labels-first"
     missing_flag: bool = True
     label_dropout: float = 0.5
-    structure_init: float = 0.5
+    structure_init: float = 1.0
     structure_l1_warmup: float = 0.5
     orient_in_class: bool = True
     ci_samples_observational: int = 800
     structure_repair: bool = True
     structure_l1_undirected: bool = True
-    # keys added after configs were first saved (the threshold was 0.3 before the support)
+    # keys added after configs were first saved (the threshold was 0.3 before the support);
+    # structure_init's default moved 0.5 -> 1.0 in session 7, but every config saved since the
+    # key exists records its value, so only configs older than the key need a legacy value
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalVAEConfig.LEGACY_VALUES,
                                                "structure_init": 0.0, "structure_l1_warmup": 0.0,
                                                "orient_in_class": False,

@@ -435,6 +435,17 @@ def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
     assert not partial.linear_causal_layer and partial.decoder_input == "concepts"
 
 
+def test_a_run_saved_under_an_older_structure_init_default_keeps_its_start() -> None:
+    """structure_init's default moved 0.5 -> 1.0 (session 7): a session-5/6 run recorded 0.5
+    and reloads with it; a run older than the key started A at zero; a new run starts at 1.0."""
+    saved = RunConfig.default("causalvae").to_dict()
+    saved["model"]["structure_init"] = 0.5  # what a session-5/6 config.json holds
+    assert RunConfig.from_dict(saved, saved=True).model.structure_init == 0.5
+    del saved["model"]["structure_init"]
+    assert RunConfig.from_dict(saved, saved=True).model.structure_init == 0.0
+    assert RunConfig.default("causalvae").model.structure_init == 1.0
+
+
 def test_causalvae_int_is_an_alias_of_the_recommended_model() -> None:
     assert get_model_class("causalvae-int") is get_model_class("causalvae")
     cfg = RunConfig.default("causalvae-int")
