@@ -150,7 +150,8 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
                       fixed: np.ndarray | None = None, penalty: float = PENALTY,
                       neighbours: int = NEIGHBOURS, folds: int = FOLDS,
                       max_parents: int = MAX_PARENTS, max_moves: int = MAX_MOVES,
-                      score: str = SCORE, seed: int = 0) -> RepairResult:
+                      score: str = SCORE, seed: int = 0, additions_only: bool = False,
+                      forbidden: np.ndarray | None = None) -> RepairResult:
     """Greedy add / delete / reverse search on samples x (N, n) from the DAG ``start`` (n, n),
     or from each DAG of a list (the members of an equivalence class: the score is not equal on
     them, and a greedy step from the wrong member can take a spouse for a parent); the result
@@ -159,7 +160,9 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
     regression score cannot tell the direction of a near-linear edge, and on held-out kite a
     reversal of PC's collider edge mass -> size_r let the search take a spouse for a parent).
 
-    See the module docstring for the score. Deterministic given (x, start, seed)."""
+    With ``additions_only`` the search only adds edges (every start edge stays as it is); an
+    edge marked in ``forbidden`` (n, n) 0/1 is never added (e.g. one whose reverse a do() test
+    established). See the module docstring for the score. Deterministic given (x, start, seed)."""
     x = np.asarray(x, np.float64)
     starts = [start] if isinstance(start, np.ndarray) else list(start)
     if not starts:
@@ -173,9 +176,11 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
             raise ValueError("the start graph has a cycle; pass a DAG")
     scores = _LocalScores(x, folds, neighbours, seed, score)
     keep = np.zeros_like(dags[0], bool) if fixed is None else np.asarray(fixed) > 0
+    banned = np.zeros_like(dags[0], bool) if forbidden is None else np.asarray(forbidden) > 0
     best: RepairResult | None = None
     for dag in dags:
-        result = _climb(scores, dag, keep, penalty, max_parents, max_moves)
+        result = _climb(scores, dag, keep, penalty, max_parents, max_moves, additions_only,
+                        banned)
         if best is None or result.score < best.score - 1e-12:
             best = result
     best.starts = len(starts)
@@ -183,7 +188,8 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
 
 
 def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: float,
-           max_parents: int, max_moves: int) -> RepairResult:
+           max_parents: int, max_moves: int, additions_only: bool = False,
+           forbidden: np.ndarray | None = None) -> RepairResult:
     n = dag.shape[0]
 
     def local(j: int, parents: frozenset[int]) -> float:
@@ -206,6 +212,8 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
         for i, j in itertools.permutations(range(n), 2):
             pa_j = parents[j]
             if dag[i, j]:
+                if additions_only:
+                    continue
                 gain = local(j, pa_j) - local(j, pa_j - {i})
                 cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
                 # reverse i -> j into j -> i
@@ -213,7 +221,8 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
                 if len(pa_i) < max_parents and not fixed[i, j]:
                     gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
                     cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))
-            elif not dag[j, i] and len(pa_j) < max_parents:
+            elif not dag[j, i] and len(pa_j) < max_parents and not (
+                    forbidden is not None and forbidden[i, j]):
                 gain = local(j, pa_j) - local(j, pa_j | {i})
                 cand = [(gain, f"add {i}->{j}", (i, j, 1, 0))]
             else:

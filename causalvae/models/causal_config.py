@@ -152,6 +152,11 @@ class CausalVAEConfig(CausalCoreConfig):
       repaired by a greedy search with a k-NN regression score (:mod:`causalvae.repair`) before
       the fit; it restores edges PC drops where a near-deterministic proxy or twin child screens
       a parent off (``structure.json``: ``discovery.repair``).
+    - ``structure_repair_interventional`` (``structure_support=pc``, a file with interventions
+      and at least 1,000 observational rows): the same score, on up to 2,000 observational rows,
+      may only add edges to the support (:func:`causalvae.discovery.add_missed_edges`): an
+      edge that PC's marginal test and the unconditional do() test both missed, because another
+      parent dominates the child (``structure.json``: ``discovery.repair``, mode "additions").
     """
 
     beta: float = 1.0
@@ -175,6 +180,7 @@ class CausalVAEConfig(CausalCoreConfig):
     orient_in_class: bool = False
     structure_repair: bool = False
     structure_l1_undirected: bool = False
+    structure_repair_interventional: bool = False
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -261,6 +267,7 @@ class CausalVAEIntConfig(CausalVAEConfig):
     ci_samples_observational: int = 800
     structure_repair: bool = True
     structure_l1_undirected: bool = True
+    structure_repair_interventional: bool = True
     # keys added after configs were first saved (the threshold was 0.3 before the support);
     # structure_init's default moved 0.5 -> 1.0 in session 7, but every config saved since the
     # key exists records its value, so only configs older than the key need a legacy value
@@ -269,6 +276,7 @@ class CausalVAEIntConfig(CausalVAEConfig):
                                                "orient_in_class": False,
                                                "ci_samples_observational": 0,
                                                "structure_repair": False,
+                                               "structure_repair_interventional": False,
                                                "structure_l1_undirected": False}
 
 

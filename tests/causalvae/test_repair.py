@@ -153,3 +153,64 @@ def test_the_entropy_score_orients_a_uniform_cause_that_mse_cannot(seed: int) ->
     assert regression_repair(data, backwards, score="mse", seed=0).moves == []
     with pytest.raises(ValueError, match="score"):
         regression_repair(data, backwards, score="likelihood")
+
+
+def _weak_u(n: int, rng: np.random.Generator, do_q: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """p -> r <- q, r -> s: r is dominated by the linear p and U-shaped in q (r's mean does not
+    move with q's sign, so marginal tests miss q -> r). The last ``do_q`` rows set q by do()
+    (drawn from its marginal, as causalgen does); returns (standardised x, do() mask)."""
+    p = rng.uniform(0, 1, n)
+    q = rng.uniform(-1, 1, n)
+    r = 20 * p + 6 * q**2 + 1.2 * rng.standard_normal(n)
+    s = 0.015 * r + 0.03 * rng.standard_normal(n)
+    mask = np.zeros((n, 4), np.int8)
+    if do_q:
+        mask[n - do_q:, 1] = 1
+    return _standardise(np.stack([p, q, r, s], 1)), mask
+
+
+def test_missed_edges_are_added_and_nothing_else_moves() -> None:
+    from causalvae.discovery import add_missed_edges
+
+    x, _ = _weak_u(2000, np.random.default_rng(7))
+    missed = _dag(4, [(0, 2), (2, 3)])  # what both tests kept: q -> r lost
+    untested = np.full((4, 4), -1, np.int8)
+    support, record = add_missed_edges(x, missed, untested, seed=0)
+    assert support.tolist() == _dag(4, [(0, 2), (1, 2), (2, 3)]).tolist(), record
+    assert record["mode"] == "additions" and record["moves"] == ["add 1->2"]
+    # the true graph gets nothing added
+    truth = _dag(4, [(0, 2), (1, 2), (2, 3)])
+    again, record = add_missed_edges(x, truth, untested, seed=0)
+    assert again.tolist() == truth.tolist() and record["moves"] == []
+    # an edge whose reverse do() established (q moved under do(r)) is never added
+    established = untested.copy()
+    established[2, 1] = 1
+    held, _ = add_missed_edges(x, missed, established, seed=0)
+    assert held[1, 2] == 0
+    # a pair left two-way stays two-way; the missed edge is still found
+    two_way = missed.copy()
+    two_way[3, 2] = 1
+    both, record = add_missed_edges(x, two_way, untested, seed=0)
+    assert both.tolist() == (two_way | _dag(4, [(1, 2)])).tolist(), record
+    # a support no DAG orients (an undirected 4-cycle) is left as it is
+    square = _dag(4, [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (3, 0), (0, 3)])
+    same, record = add_missed_edges(x, square, untested, seed=0)
+    assert same.tolist() == square.tolist() and "skipped" in record
+
+
+def test_additions_only_never_deletes_or_reverses() -> None:
+    x, _ = _twin_children(2000, np.random.default_rng(0)), None
+    start = _dag(3, [(1, 2)])  # the full search deletes y -> z here (first test)
+    res = regression_repair(x, start, additions_only=True, seed=0)
+    assert res.dag[1, 2] == 1 and all(m.startswith("add") for m in res.moves)
+
+
+def test_discover_support_adds_missed_edges_only_with_enough_observational_rows() -> None:
+    x, mask = _weak_u(1600, np.random.default_rng(8), do_q=400)
+    base = dict(test="kci", max_samples=400, seed=0)
+    found = discover_support(x, mask, repair_interventional=True, **base)
+    assert found.repair is not None and found.repair["mode"] == "additions"
+    assert found.support[1, 2] == 1 and found.support[0, 2] == 1, found.to_dict()
+    assert discover_support(x, mask, **base).repair is None  # off unless asked
+    few = discover_support(x[-900:], mask[-900:], repair_interventional=True, **base)
+    assert few.repair is None  # 500 observational rows: below ADD_MIN_SAMPLES
