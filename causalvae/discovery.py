@@ -17,6 +17,9 @@ both from causal-learn's conditional-independence tests:
 3. **A file without interventions**, with ``repair``: PC's graph is repaired by a greedy search
    with a k-NN regression score (:mod:`causalvae.repair`, :func:`repair_cpdag`), which restores
    edges PC drops where a near-deterministic proxy or a twin child screens a parent off.
+4. **A file with interventions**, with ``repair_interventional``: the same score on the
+   observational samples may only add edges (:func:`add_missed_edges`): one PC's marginal test
+   and the unconditional do() test both missed because another parent dominates the child.
 
 ``jitter`` adds seeded Gaussian noise (in label standard deviations) before testing: with
 deterministic mechanisms (pendulum's shadows are exact functions of the two angles) the kernel
@@ -37,8 +40,8 @@ import numpy as np
 
 from causalvae.graph import is_dag
 
-__all__ = ["SupportResult", "add_missed_edges", "add_unexplained_descendants", "class_member",
-           "class_members",
+__all__ = ["SupportResult", "add_missed_edges", "add_unexplained_descendants",
+           "class_member", "class_members",
            "consistent_extension", "discover_support", "intervention_descendants", "orient",
            "pc_cpdag", "repair_cpdag"]
 
@@ -319,7 +322,15 @@ def add_missed_edges(x: np.ndarray, support: np.ndarray, descendants: np.ndarray
     under do(X_j) (i is then a descendant of j). Pairs the support leaves two-way stay two-way:
     the search starts from each DAG that orients them without a new collider (at most
     ``REPAIR_STARTS``), and only the edges it added join the support. A support with no such
-    DAG is returned unchanged, with the reason."""
+    DAG is returned unchanged, with the reason.
+
+    A pair both do() tests found independent is not ruled out: those tests are unconditional,
+    so a dominated child looks independent of its weak parent under do() too (development
+    weak-u: the do(q) test misses r). The score conditions on the child's other parents, so two
+    children of a common cause (the pair :func:`orient` drops) gain nothing from an edge given
+    that cause. An added edge's direction is the one the score prefers among those allowed; the
+    score orients a near-linear edge poorly (:mod:`causalvae.repair`), so only do() evidence
+    (``forbidden``) and acyclicity constrain it."""
     from causalvae.repair import regression_repair
 
     g = np.asarray(support, np.int8)
@@ -328,7 +339,8 @@ def add_missed_edges(x: np.ndarray, support: np.ndarray, descendants: np.ndarray
         one = consistent_extension(g)
         starts = [] if one is None else [one]
     if not starts or not is_dag(starts[0]):
-        return g, {"mode": "additions", "skipped": "no DAG orients the support"}
+        return g, {"mode": "additions",
+                   "skipped": "no DAG orients the support without a new collider"}
     forbidden = (np.asarray(descendants) == 1).T  # [i, j]: X_i moved under do(X_j)
     result = regression_repair(x, starts, additions_only=True, forbidden=forbidden, seed=seed)
     added = (result.dag > 0) & ~(result.start > 0)

@@ -161,8 +161,8 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
     reversal of PC's collider edge mass -> size_r let the search take a spouse for a parent).
 
     With ``additions_only`` the search only adds edges (every start edge stays as it is); an
-    edge marked in ``forbidden`` (n, n) 0/1 is never added (e.g. one whose reverse a do() test
-    established). See the module docstring for the score. Deterministic given (x, start, seed)."""
+    edge marked in ``forbidden`` (n, n) 0/1 is never created, by an addition or a reversal
+    (e.g. one whose reverse a do() test established). See the module docstring for the score. Deterministic given (x, start, seed)."""
     x = np.asarray(x, np.float64)
     starts = [start] if isinstance(start, np.ndarray) else list(start)
     if not starts:
@@ -218,7 +218,8 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
                 cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
                 # reverse i -> j into j -> i
                 pa_i = parents[i]
-                if len(pa_i) < max_parents and not fixed[i, j]:
+                if len(pa_i) < max_parents and not fixed[i, j] and not (
+                        forbidden is not None and forbidden[j, i]):
                     gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
                     cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))
             elif not dag[j, i] and len(pa_j) < max_parents and not (

@@ -224,8 +224,11 @@ class CausalVAEIntConfig(CausalVAEConfig):
     absolute threshold ``graph_threshold`` (the do-operation's rule): the Lipschitz bound makes |A_ij| the largest
     slope of the mechanism, which differs between children (pendulum: ~4 into shadow_length,
     ~0.6-1 into shadow_position), so a threshold relative to the largest entry cuts true edges.
-    Without interventions in the data the support alone carries what observational data
-    identify (v-structures and their consequences); the label likelihood orients the rest.
+    With interventions, a k-NN regression score on the observational rows adds the edges PC and
+    the do() tests both missed (``structure_repair_interventional``); without them, it repairs
+    PC's graph (``structure_repair``). Without interventions in the data the support alone
+    carries what observational data identify (v-structures and their consequences); the label
+    likelihood orients the rest.
     The encoder has the missing-label flag and hides the labels with probability 0.5 in
     training (``missing_flag``, ``label_dropout``), so it also encodes images without labels.
 

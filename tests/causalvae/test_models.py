@@ -433,6 +433,10 @@ def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
     assert not now.linear_causal_layer and now.decoder_input == "concepts"
     partial = RunConfig.from_dict({"train": {"model": "causalvae-int"}}).model  # not a saved run
     assert not partial.linear_causal_layer and partial.decoder_input == "concepts"
+    older = RunConfig.default("causalvae").to_dict()  # saved before session 7's additions
+    del older["model"]["structure_repair_interventional"]
+    assert RunConfig.from_dict(older, saved=True).model.structure_repair_interventional is False
+    assert RunConfig.default("causalvae").model.structure_repair_interventional is True
 
 
 def test_a_run_saved_under_an_older_structure_init_default_keeps_its_start() -> None:

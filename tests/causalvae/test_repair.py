@@ -199,18 +199,28 @@ def test_missed_edges_are_added_and_nothing_else_moves() -> None:
 
 
 def test_additions_only_never_deletes_or_reverses() -> None:
-    x, _ = _twin_children(2000, np.random.default_rng(0)), None
-    start = _dag(3, [(1, 2)])  # the full search deletes y -> z here (first test)
+    x = _twin_children(2000, np.random.default_rng(0))
+    start = _dag(3, [(1, 2)])
+    assert regression_repair(x, start, seed=0).dag[1, 2] == 0  # the full search deletes y -> z
     res = regression_repair(x, start, additions_only=True, seed=0)
-    assert res.dag[1, 2] == 1 and all(m.startswith("add") for m in res.moves)
+    assert res.moves and all(m.startswith("add ") for m in res.moves)
+    assert res.dag[1, 2] == 1 and res.dag[2, 1] == 0  # kept, not reversed
+    # a forbidden edge is not created by a reversal either
+    data = _standardise(np.stack([x[:, 0], x[:, 0] ** 2 + 0.02 * x[:, 1]], 1))
+    wrong = _dag(2, [(1, 0)])
+    assert regression_repair(data, wrong, seed=0).moves == ["reverse 1->0"]
+    ban = _dag(2, [(0, 1)])
+    assert regression_repair(data, wrong, forbidden=ban, seed=0).moves == []
 
 
 def test_discover_support_adds_missed_edges_only_with_enough_observational_rows() -> None:
     x, mask = _weak_u(1600, np.random.default_rng(8), do_q=400)
     base = dict(test="kci", max_samples=400, seed=0)
     found = discover_support(x, mask, repair_interventional=True, **base)
+    plain = discover_support(x, mask, **base)  # off unless asked
+    assert plain.repair is None and plain.support[1, 2] == 0  # both tests missed q -> r
     assert found.repair is not None and found.repair["mode"] == "additions"
-    assert found.support[1, 2] == 1 and found.support[0, 2] == 1, found.to_dict()
-    assert discover_support(x, mask, **base).repair is None  # off unless asked
+    assert "add 1->2" in found.repair["moves"], found.to_dict()
+    assert ((found.support - plain.support) == _dag(4, [(1, 2)])).all()
     few = discover_support(x[-900:], mask[-900:], repair_interventional=True, **base)
     assert few.repair is None  # 500 observational rows: below ADD_MIN_SAMPLES

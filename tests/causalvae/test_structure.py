@@ -211,7 +211,8 @@ def test_pc_gets_the_larger_sample_only_when_it_is_the_only_evidence(
     trainer = Trainer(make_config("causalvae", "structure_steps=10"), data)
     record = trainer.prepare_structure()
     assert seen["max_samples"] == cap
-    assert seen["repair"] is True  # discovery itself repairs only a file without interventions
+    assert seen["repair"] is True  # discovery repairs only a file without interventions
+    assert seen["repair_interventional"] is True  # and adds missed edges only with them
     assert ("l1" in record) is not intervened  # l1 on undirected pairs only without do()
 
 
