@@ -292,17 +292,13 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
     powered = mask.sum(0) >= max_samples  # do(X_i) tested on a full sample
     support = add_unexplained_descendants(orient(graph, desc, powered), desc)
     record = None
-    if repair and cpdag is not None and not mask.any():  # every row is observational
-        rows = np.arange(len(x))
-        if len(rows) > repair_samples:
-            rows = np.sort(np.random.default_rng([seed, 2]).choice(rows, repair_samples,
-                                                                  replace=False))
+    rows = all_obs  # the regression score reads observational rows only (every row, without do())
+    if len(rows) > repair_samples:
+        rows = np.sort(np.random.default_rng([seed, 2]).choice(rows, repair_samples,
+                                                              replace=False))
+    if repair and cpdag is not None and not mask.any():
         support, record = repair_cpdag(x[rows], cpdag, seed=seed)
     elif repair_interventional and desc is not None and len(all_obs) >= ADD_MIN_SAMPLES:
-        rows = all_obs
-        if len(rows) > repair_samples:
-            rows = np.sort(np.random.default_rng([seed, 2]).choice(rows, repair_samples,
-                                                                  replace=False))
         support, record = add_missed_edges(x[rows], support, desc, seed=seed)
     return SupportResult(support, cpdag, desc, len(obs), test, alpha,
                          time.perf_counter() - t0, record)
@@ -334,17 +330,26 @@ def add_missed_edges(x: np.ndarray, support: np.ndarray, descendants: np.ndarray
     from causalvae.repair import regression_repair
 
     g = np.asarray(support, np.int8)
-    starts = list(class_members(g, REPAIR_STARTS)) if (g & g.T).any() else [g]
-    if (g & g.T).any() and not starts:
-        one = consistent_extension(g)
-        starts = [] if one is None else [one]
-    if not starts or not is_dag(starts[0]):
+    starts = _search_starts(g)
+    if not starts:
         return g, {"mode": "additions",
                    "skipped": "no DAG orients the support without a new collider"}
     forbidden = (np.asarray(descendants) == 1).T  # [i, j]: X_i moved under do(X_j)
     result = regression_repair(x, starts, additions_only=True, forbidden=forbidden, seed=seed)
     added = (result.dag > 0) & ~(result.start > 0)
     return (g | added).astype(np.int8), {"mode": "additions", **result.to_dict()}
+
+
+def _search_starts(graph: np.ndarray) -> list[np.ndarray]:
+    """The DAGs a regression search starts from: the members of ``graph``'s class (at most
+    ``REPAIR_STARTS``; a fully directed acyclic ``graph`` is its own one member), or one
+    consistent extension when there are too many undirected edges to enumerate; [] when no DAG
+    orients ``graph`` without a new collider."""
+    starts = list(class_members(graph, REPAIR_STARTS))
+    if not starts:
+        one = consistent_extension(graph)
+        starts = [] if one is None else [one]
+    return starts
 
 
 def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
@@ -390,10 +395,7 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
     from causalvae.repair import regression_repair
 
     g = np.asarray(graph, np.int8)
-    starts = list(class_members(g, REPAIR_STARTS))
-    if not starts:  # too many undirected edges to enumerate: one member will do
-        one = consistent_extension(g)
-        starts = [] if one is None else [one]
+    starts = _search_starts(g)
     if not starts:
         return g, {"skipped": "PC's graph has no consistent DAG (orientation conflicts)"}
     result = regression_repair(x, starts, fixed=g & (1 - g.T), seed=seed)

@@ -162,7 +162,8 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
 
     With ``additions_only`` the search only adds edges (every start edge stays as it is); an
     edge marked in ``forbidden`` (n, n) 0/1 is never created, by an addition or a reversal
-    (e.g. one whose reverse a do() test established). See the module docstring for the score. Deterministic given (x, start, seed)."""
+    (e.g. one whose reverse a do() test established). See the module docstring for the score.
+    Deterministic given (x, start, seed)."""
     x = np.asarray(x, np.float64)
     starts = [start] if isinstance(start, np.ndarray) else list(start)
     if not starts:
@@ -188,8 +189,8 @@ def regression_repair(x: np.ndarray, start: np.ndarray | list[np.ndarray], *,
 
 
 def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: float,
-           max_parents: int, max_moves: int, additions_only: bool = False,
-           forbidden: np.ndarray | None = None) -> RepairResult:
+           max_parents: int, max_moves: int, additions_only: bool,
+           forbidden: np.ndarray) -> RepairResult:
     n = dag.shape[0]
 
     def local(j: int, parents: frozenset[int]) -> float:
@@ -218,12 +219,10 @@ def _climb(scores: _LocalScores, dag: np.ndarray, fixed: np.ndarray, penalty: fl
                 cand = [(gain, f"delete {i}->{j}", (i, j, 0, 0))] if deletable(i, j) else []
                 # reverse i -> j into j -> i
                 pa_i = parents[i]
-                if len(pa_i) < max_parents and not fixed[i, j] and not (
-                        forbidden is not None and forbidden[j, i]):
+                if len(pa_i) < max_parents and not fixed[i, j] and not forbidden[j, i]:
                     gain_r = gain + local(i, pa_i) - local(i, pa_i | {j})
                     cand.append((gain_r, f"reverse {i}->{j}", (i, j, 0, 1)))
-            elif not dag[j, i] and len(pa_j) < max_parents and not (
-                    forbidden is not None and forbidden[i, j]):
+            elif not dag[j, i] and len(pa_j) < max_parents and not forbidden[i, j]:
                 gain = local(j, pa_j) - local(j, pa_j | {i})
                 cand = [(gain, f"add {i}->{j}", (i, j, 1, 0))]
             else:
