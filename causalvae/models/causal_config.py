@@ -157,6 +157,10 @@ class CausalVAEConfig(CausalCoreConfig):
       may only add edges to the support (:func:`causalvae.discovery.add_missed_edges`): an
       edge that PC's marginal test and the unconditional do() test both missed, because another
       parent dominates the child (``structure.json``: ``discovery.repair``, mode "additions").
+    - ``structure_repair_colliders`` (with ``structure_repair``): when the repair's search joins
+      the two parents of a collider of PC's CPDAG, it searches again from PC's skeleton without
+      that collider's directions, and the better score wins
+      (:func:`causalvae.discovery.repair_cpdag`; ``discovery.repair.joined_colliders``).
     """
 
     beta: float = 1.0
@@ -181,6 +185,7 @@ class CausalVAEConfig(CausalCoreConfig):
     structure_repair: bool = False
     structure_l1_undirected: bool = False
     structure_repair_interventional: bool = False
+    structure_repair_colliders: bool = False
     LEGACY_VALUES: ClassVar[dict[str, Any]] = {**CausalCoreConfig.LEGACY_VALUES,
                                                "structure_support": "none",
                                                "structure_fit": "joint"}
@@ -271,6 +276,7 @@ class CausalVAEIntConfig(CausalVAEConfig):
     structure_repair: bool = True
     structure_l1_undirected: bool = True
     structure_repair_interventional: bool = True
+    structure_repair_colliders: bool = True
     # keys added after configs were first saved (the threshold was 0.3 before the support);
     # structure_init's default moved 0.5 -> 1.0 in session 7, but every config saved since the
     # key exists records its value, so only configs older than the key need a legacy value
@@ -280,6 +286,7 @@ class CausalVAEIntConfig(CausalVAEConfig):
                                                "ci_samples_observational": 0,
                                                "structure_repair": False,
                                                "structure_repair_interventional": False,
+                                               "structure_repair_colliders": False,
                                                "structure_l1_undirected": False}
 
 

@@ -55,7 +55,8 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         found = discover_support(u.numpy(), mask.numpy(), test=cfg.ci_test, alpha=cfg.ci_alpha,
                                  max_samples=cap, jitter=cfg.ci_jitter, seed=seed,
                                  repair=cfg.structure_repair,
-                                 repair_interventional=cfg.structure_repair_interventional)
+                                 repair_interventional=cfg.structure_repair_interventional,
+                                 repair_colliders=cfg.structure_repair_colliders)
         model.support.copy_(torch.as_tensor(found.support, dtype=torch.float32))
         record["discovery"] = found.to_dict()
         log.info("support of A from PC (%s) on %d observational labels: %d allowed edges, %.1f s",

@@ -437,6 +437,9 @@ def test_configs_saved_before_a_key_existed_keep_the_old_behaviour() -> None:
     del older["model"]["structure_repair_interventional"]
     assert RunConfig.from_dict(older, saved=True).model.structure_repair_interventional is False
     assert RunConfig.default("causalvae").model.structure_repair_interventional is True
+    del older["model"]["structure_repair_colliders"]  # saved before session 8's re-search
+    assert RunConfig.from_dict(older, saved=True).model.structure_repair_colliders is False
+    assert RunConfig.default("causalvae").model.structure_repair_colliders is True
 
 
 def test_a_run_saved_under_an_older_structure_init_default_keeps_its_start() -> None:

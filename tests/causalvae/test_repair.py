@@ -224,3 +224,50 @@ def test_discover_support_adds_missed_edges_only_with_enough_observational_rows(
     assert ((found.support - plain.support) == _dag(4, [(1, 2)])).all()
     few = discover_support(x[-900:], mask[-900:], repair_interventional=True, **base)
     assert few.repair is None  # 500 observational rows: below ADD_MIN_SAMPLES
+
+
+def _harbor_like(n: int, rng: np.random.Generator) -> np.ndarray:
+    """t -> b <- w, b -> h: h is a near-deterministic proxy of b (the PC failure of held-out
+    harbor seed 1, where PC took h for a second parent of b)."""
+    t = rng.uniform(0, 1, n)
+    w = rng.uniform(-1.5, 1.5, n)
+    b = 14 * t + 8 * np.sin(1.5 * w) + 1.5 * rng.standard_normal(n)
+    h = 4 * b + 8 * rng.standard_normal(n)
+    return _standardise(np.stack([t, w, b, h], 1))
+
+
+def test_a_collider_whose_parents_the_search_joins_is_searched_again_without_it() -> None:
+    x = _harbor_like(2000, np.random.default_rng(11))
+    truth = _dag(4, [(0, 2), (1, 2), (2, 3)])
+    wrong = _dag(4, [(0, 2), (3, 2)])  # PC: t -> b <- h (lost w -> b, oriented a false collider)
+    first = regression_repair(x, wrong, fixed=wrong, seed=0)
+    assert first.dag[0, 3] or first.dag[3, 0], first.moves  # the search joins t and h
+    support, record = repair_cpdag(x, wrong, seed=0)
+    assert record["joined_colliders"] == [[0, 2, 3]]
+    assert record["score"] < record["first_score"] and record["first_moves"] == first.moves
+    assert support.tolist() == truth.tolist(), record["moves"]
+
+
+def test_a_collider_the_search_leaves_unshielded_is_not_searched_again() -> None:
+    x = _harbor_like(2000, np.random.default_rng(12))
+    right = _dag(4, [(0, 2), (1, 2), (2, 3)])
+    pc_graph = cpdag(right)
+    support, record = repair_cpdag(x, pc_graph, seed=0)
+    assert "joined_colliders" not in record and support.tolist() == pc_graph.tolist()
+
+
+def test_the_collider_re_search_is_off_when_asked_and_handles_disagreeing_colliders() -> None:
+    from causalvae.discovery import _orient_colliders, pdag_colliders
+
+    x = _harbor_like(2000, np.random.default_rng(11))
+    wrong = _dag(4, [(0, 2), (3, 2)])
+    support, record = repair_cpdag(x, wrong, seed=0, recheck_colliders=False)
+    assert "joined_colliders" not in record and support[3, 2] == 1  # the old, wrong direction
+    # 0 -> 1 <- 2 and 1 -> 2 <- 3 (on 0-1-2-3) disagree about 1 - 2: the edge is kept (left to
+    # Meek's rules, which orient 1 -> 2 from 0 -> 1), not lost
+    chain = _dag(4, [(0, 1), (1, 2), (2, 3)])
+    skel = chain | chain.T
+    assert pdag_colliders(_dag(4, [(0, 1), (2, 1), (3, 2)])) == [(0, 1, 2)]
+    both = _orient_colliders(skel, [(0, 1, 2), (1, 2, 3)])
+    assert ((both | both.T) == skel).all()
+    assert both.tolist() == _dag(4, [(0, 1), (1, 2), (3, 2)]).tolist()

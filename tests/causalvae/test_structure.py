@@ -213,6 +213,7 @@ def test_pc_gets_the_larger_sample_only_when_it_is_the_only_evidence(
     assert seen["max_samples"] == cap
     assert seen["repair"] is True  # discovery repairs only a file without interventions
     assert seen["repair_interventional"] is True  # and adds missed edges only with them
+    assert seen["repair_colliders"] is True  # and re-searches without colliders it shields
     assert ("l1" in record) is not intervened  # l1 on undirected pairs only without do()
 
 
