@@ -357,30 +357,6 @@ def _search_starts(graph: np.ndarray) -> list[np.ndarray]:
     return starts
 
 
-def pdag_colliders(graph: np.ndarray) -> list[tuple[int, int, int]]:
-    """The unshielded colliders (i, k, j), i < j, of a partially directed ``graph`` (0/1, an
-    undirected edge 1 both ways): i -> k <- j directed, i and j not adjacent."""
-    g = np.asarray(graph) > 0
-    d = g & ~g.T
-    adj = g | g.T
-    return [(i, k, j) for k in range(len(g)) for i, j in itertools.combinations(
-        np.flatnonzero(d[:, k]).tolist(), 2) if not adj[i, j]]
-
-
-def _orient_colliders(skeleton: np.ndarray, colliders: list[tuple[int, int, int]]
-                      ) -> np.ndarray:
-    """The CPDAG-like graph of ``skeleton`` (symmetric 0/1) with ``colliders`` oriented and
-    Meek's rules applied."""
-    from causalvae.essential import meek_closure
-
-    skel = np.asarray(skeleton, np.int8)
-    g = skel.copy()
-    for i, k, j in colliders:
-        g[k, i] = g[k, j] = 0
-    g[(skel > 0) & (g == 0) & (g.T == 0)] = 1  # two colliders disagree: the edge stays undirected
-    return meek_closure(g).astype(np.int8)
-
-
 def consistent_extension(graph: np.ndarray) -> np.ndarray | None:
     """A DAG with ``graph``'s skeleton and directed edges and no unshielded collider that
     ``graph`` lacks (Dor and Tarsi 1992), or None if there is none. ``graph`` is 0/1 with an
@@ -431,6 +407,7 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0,
     bump-shaped edge on 5 of 5 development seeds (docs/results.md, session 6). A ``graph`` with
     no consistent DAG (PC's orientation conflicts) is returned unchanged, with the reason."""
     from causalvae.essential import cpdag as cpdag_of
+    from causalvae.essential import orient_colliders, pdag_colliders
     from causalvae.repair import regression_repair
 
     g = np.asarray(graph, np.int8)
@@ -439,10 +416,10 @@ def repair_cpdag(x: np.ndarray, graph: np.ndarray, *, seed: int = 0,
         return g, {"skipped": "PC's graph has no consistent DAG (orientation conflicts)"}
     result = regression_repair(x, starts, fixed=g & (1 - g.T), seed=seed)
     record = result.to_dict()
-    colliders = pdag_colliders(g) if recheck_colliders else []
+    colliders = pdag_colliders(g) if recheck_colliders else []  # (i, k, j): i -> k <- j
     joined = [c for c in colliders if result.dag[c[0], c[2]] or result.dag[c[2], c[0]]]
     if joined:  # the search joined a collider's parents: that collider was no evidence
-        g2 = _orient_colliders(g | g.T, [c for c in colliders if c not in joined])
+        g2 = orient_colliders(g | g.T, [c for c in colliders if c not in joined])
         starts2 = _search_starts(g2)
         second = (regression_repair(x, starts2, fixed=g2 & (1 - g2.T), seed=seed)
                   if starts2 else None)

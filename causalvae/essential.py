@@ -31,7 +31,9 @@ __all__ = [
     "cpdag",
     "essential_graph",
     "meek_closure",
+    "orient_colliders",
     "pair_shd",
+    "pdag_colliders",
     "shd_cpdag",
     "target_family",
     "v_structures",
@@ -188,3 +190,25 @@ def shd_cpdag(pred: np.ndarray, true: np.ndarray, targets: Targets | None = None
     if p.shape != t.shape:
         raise ValueError(f"pred and true differ in shape: {p.shape} vs {t.shape}")
     return pair_shd(p, t)
+
+
+def pdag_colliders(graph: np.ndarray) -> list[tuple[int, int, int]]:
+    """The unshielded colliders (i, k, j), i < j, of a partially directed ``graph`` (0/1, an
+    undirected edge 1 both ways): i -> k <- j directed, i and j not adjacent."""
+    g = np.asarray(graph) > 0
+    d = g & ~g.T
+    adj = g | g.T
+    return [(i, k, j) for k in range(len(g)) for i, j in combinations(
+        np.flatnonzero(d[:, k]).tolist(), 2) if not adj[i, j]]
+
+
+def orient_colliders(skeleton: np.ndarray, colliders: list[tuple[int, int, int]]
+                     ) -> np.ndarray:
+    """The CPDAG-like graph of ``skeleton`` (symmetric 0/1) with ``colliders`` oriented and
+    Meek's rules applied."""
+    skel = np.asarray(skeleton, np.int8)
+    g = skel.copy()
+    for i, k, j in colliders:
+        g[k, i] = g[k, j] = 0
+    g[(skel > 0) & (g == 0) & (g.T == 0)] = 1  # two colliders disagree: the edge stays undirected
+    return meek_closure(g).astype(np.int8)

@@ -257,7 +257,8 @@ def test_a_collider_the_search_leaves_unshielded_is_not_searched_again() -> None
 
 
 def test_the_collider_re_search_is_off_when_asked_and_handles_disagreeing_colliders() -> None:
-    from causalvae.discovery import _orient_colliders, pdag_colliders
+    from causalvae.essential import orient_colliders as _orient_colliders
+    from causalvae.essential import pdag_colliders
 
     x = _harbor_like(2000, np.random.default_rng(11))
     wrong = _dag(4, [(0, 2), (3, 2)])
