@@ -196,10 +196,8 @@ def pdag_colliders(graph: np.ndarray) -> list[tuple[int, int, int]]:
     """The unshielded colliders (i, k, j), i < j, of a partially directed ``graph`` (0/1, an
     undirected edge 1 both ways): i -> k <- j directed, i and j not adjacent."""
     g = np.asarray(graph) > 0
-    d = g & ~g.T
-    adj = g | g.T
-    return [(i, k, j) for k in range(len(g)) for i, j in combinations(
-        np.flatnonzero(d[:, k]).tolist(), 2) if not adj[i, j]]
+    adj = g | g.T  # an undirected edge makes its ends adjacent, though not parents
+    return [(i, k, j) for i, k, j in v_structures((g & ~g.T).astype(np.int8)) if not adj[i, j]]
 
 
 def orient_colliders(skeleton: np.ndarray, colliders: list[tuple[int, int, int]]
