@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -151,6 +152,11 @@ class RunConfig:
                 f"model config {type(self.model).__name__} does not belong to model "
                 f"{self.train.model!r} (expected {expected.__name__})"
             )
+        for section in (self.train, self.model):  # NaN passes every range check below
+            for f in dataclasses.fields(section):
+                value = getattr(section, f.name)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ConfigError(f"{f.name}={value!r} is not a finite number")
         self.train.validate()
         self.model.validate()
         if self.train.label_fraction < 1.0:

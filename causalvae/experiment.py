@@ -67,6 +67,11 @@ class ExperimentConfig:
         if unknown:
             raise CausalvaeError(f"unknown model(s) {unknown}; known: {', '.join(known)} "
                                  f"(label-only baselines: {', '.join(list_baselines())})")
+        if not 0.0 < self.label_fraction <= 1.0:  # also false for NaN
+            raise CausalvaeError(f"--label-fraction {self.label_fraction!r} must be in (0, 1]")
+        if not 0.0 <= self.intervention_mix <= 1.0:
+            raise CausalvaeError(f"--intervention-mix {self.intervention_mix!r} must be in "
+                                 "[0, 1]")
         if self.seeds < 1 or self.n < 100 or self.epochs < 1 or self.first_seed < 0:
             raise CausalvaeError("need --seeds >= 1, --first-seed >= 0, --n >= 100 and "
                                  "--epochs >= 1")

@@ -16,7 +16,7 @@ import click
 from causalgen import __version__
 from causalgen.errors import CausalgenError
 from cli.causalgen_files import FILE_COMMANDS
-from cli.common import error_line, os_error_message, progress_bar
+from cli.common import FiniteFloat, error_line, os_error_message, progress_bar
 
 EXIT_USER = 2
 
@@ -94,13 +94,13 @@ def generation_options(f: Callable) -> Callable:
                      help="Intervene: a number, or a distribution like 'uniform(60, 80)'. Repeatable."),
         click.option("--counterfactual", "cf", multiple=True, metavar="VAR=VALUE",
                      help="Also write each sample under this intervention (same noise). Repeatable."),
-        click.option("--test-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1, max_open=True)),
+        click.option("--test-fraction", default=0.2, show_default=True, type=FiniteFloat(0, 1, max_open=True)),
         click.option("--compression", default="lzf", show_default=True,
                      type=click.Choice(["lzf", "gzip", "none"])),
         click.option("--shard", metavar="K/N", help="Write only part K of N (1-based); merge with `causalgen merge`."),
         click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
         click.option("--clip", is_flag=True, help="Clip values to the renderable ranges instead of failing."),
-        click.option("--intervention-mix", type=click.FloatRange(0, 1), default=0.0,
+        click.option("--intervention-mix", type=FiniteFloat(0, 1), default=0.0,
                      help="Fraction of samples that get do(X_i = a value from X_i's marginal) on one "
                           "random variable; targets are stored in the 'intervened' dataset."),
         click.option("--environments", metavar="SPEC",
@@ -121,7 +121,7 @@ def generation_options(f: Callable) -> Callable:
         click.option("--steps", type=int, default=None,
                      help="Write sequences of this many frames (temporal scenes: [40]); --n "
                           "counts sequences."),
-        click.option("--intervention-rate", type=float, default=0.0,
+        click.option("--intervention-rate", type=FiniteFloat(0, 1), default=0.0,
                      help="With --steps: probability that a sequence gets do() on one random "
                           "variable at each step; targets go to 'intervened' (N, T, V)."),
         click.option("--intervention-targets", metavar="A,B,...",

@@ -14,7 +14,7 @@ from typing import Any
 import click
 import numpy as np
 
-from cli.common import check_figure, environment_lines, progress_bar
+from cli.common import FiniteFloat, check_figure, environment_lines, progress_bar
 
 
 @click.command()
@@ -237,7 +237,7 @@ def export_command(path: Path, fmt: str, out: Path, variables: str | None, size:
 @click.option("--crop", type=click.IntRange(min=1),
               help="Side of the centred square cut from each image before resizing, in source "
                    "pixels [the largest centred square].")
-@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True),
+@click.option("--test-fraction", type=FiniteFloat(0, 1, max_open=True),
               help="Random test split [CelebA: its partition file; else 0.2].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random split.")
 @click.option("--skip-bad", is_flag=True,

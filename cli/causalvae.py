@@ -21,7 +21,7 @@ import click
 from causalgen.errors import CausalgenError
 from causalvae import __version__
 from causalvae.errors import CausalvaeError
-from cli.common import error_line, os_error_message
+from cli.common import FiniteFloat, error_line, os_error_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,7 +80,7 @@ _OPTION_KEYS = {
               "recommended model]")
 @click.option("--epochs", type=int, help="Training epochs.  [default: 50]")
 @click.option("--batch-size", type=int, help="Images per batch (per process).  [default: 128]")
-@click.option("--lr", type=float, help="Adam learning rate.  [default: 1e-3]")
+@click.option("--lr", type=FiniteFloat(0, min_open=True), help="Adam learning rate.  [default: 1e-3]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where to train; auto picks CUDA when present.  [default: auto]")
 @click.option("--seed", type=int, help="Seed of initialisation, data order and noise.  [default: 0]")
@@ -88,7 +88,7 @@ _OPTION_KEYS = {
               help="Model input size; images are resized on the device.  [default: 64]")
 @click.option("--arch", type=click.Choice(["conv", "reference"]),
               help="conv, or the public code's MLP sizes (reference).  [default: conv]")
-@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--label-fraction", type=FiniteFloat(0, 1, min_open=True),
               help="Share of the training images that keep their labels (seeded by --seed, "
                    "saved as labelled.npy).  [default: 1]")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE",
@@ -358,13 +358,13 @@ def figures(path: Path, data: Path | None, fmt: str, only: str | None) -> None:
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--image-size", default=64, show_default=True, type=click.IntRange(32, 128))
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
-@click.option("--intervention-mix", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--intervention-mix", default=0.5, show_default=True, type=FiniteFloat(0, 1),
               help="Fraction of samples with one variable set by do() (see causalgen); "
                    "it identifies the directions observational data leave open.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--label-fraction", default=1.0, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True),
+              type=FiniteFloat(0, 1, min_open=True),
               help="Share of the training images whose labels label-fed models see (seeded).")
 @click.option("--set", "set_", multiple=True, metavar="[MODEL.]KEY=VALUE",
               help="Config override for every model that has KEY, or for MODEL only.")

@@ -3,6 +3,7 @@ and the error style of both."""
 
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,19 @@ import click
 
 from causalgen.errors import CausalgenError
 from causalgen.io.safefs import os_error
+
+
+class FiniteFloat(click.FloatRange):
+    """click's FloatRange that also refuses nan and inf (NaN passes every range comparison, so
+    a plain FloatRange lets ``--label-fraction nan`` through as if it were 1)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        rv = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
 
 
 def error_line(prog: str, message: str) -> str:

@@ -111,3 +111,27 @@ def test_experiment_default_models_are_the_library_defaults() -> None:
 
     default = next(p.default for p in experiment.params if p.name == "models")
     assert tuple(default.split(",")) == DEFAULT_MODELS
+
+
+@pytest.mark.parametrize("option,value", [("--label-fraction", "nan"), ("--label-fraction", "inf"),
+                                          ("--lr", "nan"), ("--lr", "-inf")])
+def test_non_finite_numbers_are_refused(data: Path, tmp_path: Path, option: str,
+                                        value: str) -> None:
+    # NaN passes every range comparison: --label-fraction nan once trained with all labels
+    assert_user_error(run("train", data, option, value, "--out", tmp_path / "r"),
+                      f"'{value}' is not a finite number")
+    assert_user_error(run("experiment", str(data), option.replace("--lr", "--label-fraction"),
+                          value, "--out", tmp_path / "e"), "is not a finite number")
+    assert_user_error(run("train", data, "--set", f"beta={value}", "--out", tmp_path / "r"),
+                      f"beta={float(value)!r} is not a finite number")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "e").exists()
+
+
+def test_experiment_config_checks_its_ranges(tmp_path: Path) -> None:
+    from causalvae.errors import CausalvaeError
+    from causalvae.experiment import ExperimentConfig
+
+    for bad in ({"label_fraction": float("nan")}, {"label_fraction": 0.0},
+                {"intervention_mix": float("nan")}, {"intervention_mix": 1.5}):
+        with pytest.raises(CausalvaeError, match="must be in"):
+            ExperimentConfig(target="pendulum-v1", out=str(tmp_path), **bad).validate()
