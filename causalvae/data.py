@@ -64,6 +64,18 @@ def labelled_positions(n: int, fraction: float, seed: int) -> np.ndarray:
 GiB = 1024**3
 
 
+def _check_finite(path: Any, labels: np.ndarray, rows: np.ndarray, names: Sequence[str]) -> None:
+    """A NaN or infinite label would turn the split's statistics, and so every label, into
+    NaN; name the first such file row and variable instead."""
+    bad = ~np.isfinite(labels)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(f"{path}: {int(bad.any(1).sum())} row(s) of this split have a label "
+                        f"that is not a finite number (first: row {int(rows[i])}, "
+                        f"{names[j]!r} = {labels[i, j]}); causalvae needs every label: drop "
+                        "or fill those rows (`causalgen import` refuses them)")
+
+
 @dataclass(frozen=True)
 class LabelStats:
     """Per-variable mean and std of the train split's labels (physical units)."""
@@ -159,9 +171,14 @@ class CausalDataset(Dataset):
                 labels = labels.reshape(-1, labels.shape[-1])
                 intervened = None if intervened is None else intervened.reshape(labels.shape)
             self.rows = _frame_rows(ds.indices(split), ds.steps)  # (M,) file rows, increasing
-            self.label_stats = label_stats or LabelStats.compute(
-                labels[_frame_rows(ds.indices("train"), ds.steps)], self.variable_names)
             self.raw_labels = np.asarray(labels[self.rows], np.float32)  # (M, V)
+            _check_finite(path, self.raw_labels, self.rows, self.variable_names)
+            if label_stats is None:
+                train_rows = _frame_rows(ds.indices("train"), ds.steps)
+                train_labels = np.asarray(labels[train_rows], np.float32)
+                _check_finite(path, train_labels, train_rows, self.variable_names)
+                label_stats = LabelStats.compute(train_labels, self.variable_names)
+            self.label_stats = label_stats
             # a --hide-targets file keeps its targets in hidden/: read only when asked
             targets = ds.hidden_targets()[0] if read_hidden_targets else ds.intervened
             if targets is not None and ds.steps is not None:

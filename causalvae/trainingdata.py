@@ -14,6 +14,7 @@ import torch
 
 from causalvae.config import RunConfig
 from causalvae.data import CausalDataset, LabelStats, labelled_positions
+from causalvae.errors import DataError
 
 __all__ = ["make_optimizer", "structure_stage", "training_split"]
 
@@ -29,6 +30,11 @@ def training_split(config: RunConfig, data_path: str | os.PathLike,
     fraction = config.train.label_fraction
     if fraction < 1.0 and stats is None:
         keep = labelled_positions(len(train_ds), fraction, config.train.seed)
+        if len(keep) < 2:  # checked here, before a run directory is made
+            raise DataError(f"--label-fraction {fraction} of {len(train_ds)} training images "
+                            f"labels {len(keep)}: fewer than 2 labelled training samples, "
+                            "from which no label model or graph can be learned; raise "
+                            "--label-fraction")
         train_ds.set_label_stats(LabelStats.compute(train_ds.raw_labels[keep],
                                                     train_ds.variable_names))
     return train_ds

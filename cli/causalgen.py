@@ -121,7 +121,7 @@ def generation_options(f: Callable) -> Callable:
         click.option("--steps", type=int, default=None,
                      help="Write sequences of this many frames (temporal scenes: [40]); --n "
                           "counts sequences."),
-        click.option("--intervention-rate", type=FiniteFloat(0, 1), default=0.0,
+        click.option("--intervention-rate", type=FiniteFloat(), default=0.0,
                      help="With --steps: probability that a sequence gets do() on one random "
                           "variable at each step; targets go to 'intervened' (N, T, V)."),
         click.option("--intervention-targets", metavar="A,B,...",

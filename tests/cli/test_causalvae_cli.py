@@ -135,3 +135,24 @@ def test_experiment_config_checks_its_ranges(tmp_path: Path) -> None:
                 {"intervention_mix": float("nan")}, {"intervention_mix": 1.5}):
         with pytest.raises(CausalvaeError, match="must be in"):
             ExperimentConfig(target="pendulum-v1", out=str(tmp_path), **bad).validate()
+
+
+def test_a_file_with_a_nan_label_is_refused_before_the_run_directory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.normal(size=(48, 2)).astype(np.float32)
+    labels[5, 1] = np.nan  # a train row (5 % 4 != 0)
+    path = write_arrays(tmp_path / "nan.h5", rng.integers(0, 256, (48, 32, 32, 3), np.uint8),
+                        labels, [VariableInfo("a"), VariableInfo("b")],
+                        np.array([[0, 1], [0, 0]], np.int8),
+                        split=(np.arange(48) % 4 == 0).astype(np.uint8))
+    result = run("train", path, *FAST, "--out", tmp_path / "r")
+    assert_user_error(result, "not a finite number (first: row 5, 'b' = nan)", "drop or fill")
+    assert "RuntimeWarning" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_too_few_labelled_images_is_refused_before_the_run_directory(data: Path,
+                                                                      tmp_path: Path) -> None:
+    result = run("train", data, *FAST, "--label-fraction", "0.02", "--out", tmp_path / "r")
+    assert_user_error(result, "of 36 training images labels 1", "raise --label-fraction")
+    assert not (tmp_path / "r").exists()
