@@ -58,6 +58,14 @@ def dci_scores(importance: np.ndarray) -> tuple[float, float]:
     return disentanglement, completeness
 
 
+def _importances(values: np.ndarray) -> np.ndarray:
+    """A fitted model's importances as DCI reads them: scikit-learn's tree importances can come
+    out a rounding error below zero (-1.6e-16 was seen on a binary factor that one latent
+    separates exactly), and NaN when no tree split reduced the impurity; both are taken as
+    0, the value they stand for."""
+    return np.clip(np.nan_to_num(np.asarray(values, np.float64), nan=0.0), 0.0, None)
+
+
 def _factor_codes(train: np.ndarray, test: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Class codes of one factor: distinct values if <= bins, else equal-width train-range bins."""
     values = np.unique(train)
@@ -115,7 +123,7 @@ def dci(
         y_train, y_test = fs[:, j], ft[:, j]
         if regressor == "gbt":
             model = GradientBoostingRegressor(random_state=random_state).fit(zs, y_train)
-            importance[:, j] = model.feature_importances_
+            importance[:, j] = _importances(model.feature_importances_)
         elif regressor == "lasso":
             model = Lasso(alpha=alpha, random_state=random_state).fit(zs, y_train)
             importance[:, j] = np.abs(model.coef_)
@@ -125,7 +133,7 @@ def dci(
                 train_scores[j] = test_scores[j] = 1.0
                 continue
             model = GradientBoostingClassifier(random_state=random_state).fit(zs, y_train)
-            importance[:, j] = model.feature_importances_
+            importance[:, j] = _importances(model.feature_importances_)
         train_scores[j] = model.score(zs, y_train)
         test_scores[j] = model.score(zt, y_test)
     disentanglement, completeness = dci_scores(importance)
