@@ -119,7 +119,7 @@ def test_resume_may_lower_lr_and_set_grad_clip_and_records_it(
     assert result.history[-1]["lr"] == pytest.approx(1e-4)  # the optimiser runs at the new rate
     record = json.loads((run / "run.json").read_text())
     assert record["resumes"] == [{"epoch": 1, "step": record["resumes"][0]["step"], "changed": {
-        "epochs": [1, 2], "lr": [0.001, 0.0001], "grad_clip": [0.0, 1.0]}}]
+        "epochs": [1, 2], "lr": [0.001, 0.0001], "grad_clip": [100000.0, 1.0]}}]
     assert json.loads((run / "config.json").read_text())["train"]["lr"] == 1e-4
 
 

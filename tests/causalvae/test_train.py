@@ -246,3 +246,33 @@ def test_a_model_reading_targets_warns_once_when_the_file_has_none(tiny_data, ma
         assert not warn_if_no_targets(cfg, tiny_data)  # once
     assert "no intervention targets" in caplog.text
     assert not warn_if_no_targets(make_config("causalvae-paper"), tiny_data)  # it reads none
+
+
+def test_the_default_gradient_clip_is_a_guard_that_ordinary_steps_never_meet(
+        tiny_data, make_config) -> None:
+    assert RunConfig.default("causalvae").train.grad_clip == 1e5
+    norms: list[float] = []
+    real = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm, *args, **kwargs):  # type: ignore[no-untyped-def]
+        norm = real(params, max_norm, *args, **kwargs)
+        norms.append(float(norm))
+        return norm
+
+    histories, default_norms = {}, []
+    for clip in ("100000.0", "0", "1e-3"):
+        norms.clear()
+        torch.nn.utils.clip_grad_norm_ = spy
+        try:
+            result = Trainer(make_config("causalvae", "epochs=1", f"grad_clip={clip}"),
+                             tiny_data).fit()
+        finally:
+            torch.nn.utils.clip_grad_norm_ = real
+        histories[clip] = [stable(r) for r in result.history]
+        if clip == "100000.0":
+            default_norms = list(norms)
+    # the clip ran on every step of the default run, never above its bound; that run is the
+    # same, bit for bit, as one without a clip, and a clip that binds changes the run
+    assert default_norms and max(default_norms) < 1e5
+    assert histories["100000.0"] == histories["0"]
+    assert histories["1e-3"] != histories["0"]
