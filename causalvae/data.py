@@ -173,7 +173,9 @@ class CausalDataset(Dataset):
             self.rows = _frame_rows(ds.indices(split), ds.steps)  # (M,) file rows, increasing
             self.raw_labels = np.asarray(labels[self.rows], np.float32)  # (M, V)
             _check_finite(path, self.raw_labels, self.rows, self.variable_names)
-            if label_stats is None:
+            if label_stats is None and split == "train":  # the rows just read and checked
+                label_stats = LabelStats.compute(self.raw_labels, self.variable_names)
+            elif label_stats is None:
                 train_rows = _frame_rows(ds.indices("train"), ds.steps)
                 train_labels = np.asarray(labels[train_rows], np.float32)
                 _check_finite(path, train_labels, train_rows, self.variable_names)
