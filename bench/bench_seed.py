@@ -8,7 +8,9 @@ probe's cache is off (``CAUSALVAE_CACHE_DIR=off``), so every evaluation trains i
 first run does. Variants:
 
 * ``fp32``: the defaults (the baseline of the ratios);
-* ``bf16``: ``--set cpu_amp=true`` (bf16 autocast on CPU; fast on CPUs with bf16 units).
+* ``bf16``: ``--set cpu_amp=true`` (bf16 autocast on CPU; fast on CPUs with bf16 units);
+* ``compile``: ``--set compile=true`` (``torch.compile`` of the model; the first run on a machine
+  pays the compilation, later ones read TorchInductor's on-disk cache).
 
 Per variant: the median wall time and its phases (``timing.json``: data, train, eval), the
 ratio to the baseline, and the run's results (SHD, MIC, counterfactual errors, reconstruction),
@@ -29,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-VARIANTS = {"fp32": [], "bf16": ["--set", "cpu_amp=true"]}
+VARIANTS = {"fp32": [], "bf16": ["--set", "cpu_amp=true"], "compile": ["--set", "compile=true"]}
 RESULTS = ("shd", "mic", "mcc", "cf_pixel_mse", "cf_probe_rmse", "recon_mse")
 
 
