@@ -65,8 +65,19 @@ class Environment:
         return targets(self.interventions)
 
     def scm(self, base: SCM) -> SCM:
-        """The SCM of this environment: ``base`` with the interventions applied in order."""
+        """The SCM of this environment: ``base`` with the interventions applied in order.
+
+        A do() on a variable that ``base`` (--do) or an earlier intervention here already sets is
+        refused: it would silently replace the other (and the file would record both)."""
         try:
+            for i, iv in enumerate(self.interventions):
+                earlier = [e.text() for e in self.interventions[:i] if e.variable == iv.variable]
+                if isinstance(iv, Do) and (earlier or iv.variable in base.intervention):
+                    where = (f"an earlier {earlier[0]} in this environment" if earlier
+                             else "a do() on the whole file (--do)")
+                    raise SpecError(f"{iv.text()}: {iv.variable!r} already has {where}, "
+                                    "which this do() would silently replace; give each variable "
+                                    "one intervention.")
             return apply_all(base, self.interventions)
         except SpecError as exc:
             raise type(exc)(f"environment {self.index}: {exc}") from None
@@ -246,6 +257,8 @@ def per_variable(scm: SCM) -> tuple[Environment, ...]:
     obs = scm.sample(PILOT, np.random.default_rng(0), check_range=False)
     envs = [Environment(0)]
     for i, v in enumerate(scm.variables):
+        if v.name in scm.intervention:  # fixed by --do in every environment: nothing to vary
+            continue
         lo_o, hi_o = float(obs.values[:, i].min()), float(obs.values[:, i].max())
         if v.mechanism == "noise" and all(map(math.isfinite, v.noise.support)):  # type: ignore[union-attr]
             lo_o, hi_o = v.noise.support  # type: ignore[union-attr]

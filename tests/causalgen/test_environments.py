@@ -93,6 +93,20 @@ def test_bad_variables_and_cycles_are_named() -> None:
         parse_environments("do(light_angle=50) & shift(light_angle, 1)", scm)
 
 
+def test_a_second_do_on_one_variable_is_refused() -> None:
+    # it replaced the first without a word: --do a=2 with do(a=1) wrote a = 1 under a file
+    # that records do(a = 2); per-variable overrode --do's value in the variable's environment
+    scm = chain()
+    for text in ["do(a=1) & do(a=2)", "do(a=1, a=2)", "shift(a, 1) & do(a=2)"]:
+        with pytest.raises(SpecError, match="'a' already has an earlier .* give each variable"):
+            parse_environments(text, scm)
+    with pytest.raises(SpecError, match=r"environment 1: do\(a=1.0\): 'a' already has a do\(\) on the whole"):
+        parse_environments("obs; do(a=1)", scm.do(a=2.0))
+    envs = parse_environments("per-variable", scm.do(a=2.0))
+    assert [e.targets for e in envs] == [(), ("b",), ("c",)]
+    assert parse_environments("do(a=1) & shift(b, 1) & shift(b, 2)", scm)[0].targets == ("a", "b")
+
+
 def test_sizes_and_assignment() -> None:
     assert environment_sizes(10, 3) == [4, 3, 3]
     assert environment_sizes(10, 2, "3,7") == [3, 7]
