@@ -194,6 +194,9 @@ def _read_rows(path: Path, reader: Iterator[list[str]], image_column: str | None
     names, values = cols.result()
     if not names:
         raise ImportDataError(f"{path} has no numeric label column besides {image_column!r}.")
+    if "" in names:  # it would become a variable without a name (blank in every table and figure)
+        raise ImportDataError(f"{path}: column {header.index('') + 1} holds numbers but has no "
+                              "name in the header; name it there (or delete the column).")
     if not np.isfinite(values).all():
         i, j = np.argwhere(~np.isfinite(values))[0]
         raise ImportDataError(f"{path}, data row {i + 1}: column {names[j]!r} is not a finite "

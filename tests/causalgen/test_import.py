@@ -119,6 +119,18 @@ def test_folder_with_csv_labels(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ds.images[...], first.images[...])
 
 
+def test_unnamed_label_column_refused(tmp_path: Path) -> None:
+    # a numeric column with an empty header cell became a variable named '' (blank in info, in
+    # evaluation and figures)
+    folder, labels = _folder(tmp_path)
+    lines = labels.read_text().splitlines()
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text("\n".join(["filename,,flag,comment", *lines[1:]]) + "\n")
+    with pytest.raises(ImportDataError, match="column 2 holds numbers but has no name"):
+        import_images(folder, tmp_path / "u.h5", labels=unnamed, workers=1)
+    assert not (tmp_path / "u.h5").exists()
+
+
 def test_unknown_column_did_you_mean(celeba: Path, tmp_path: Path) -> None:
     with pytest.raises(ImportDataError, match="did you mean 'Smiling'"):
         import_images(celeba, tmp_path / "x.h5", fmt="celeba", columns=["Smilling"])
