@@ -213,6 +213,12 @@ def import_images(
             f"{len(missing)} of {len(table.files)} label rows match no image in {source}: "
             f"{_shown(missing)}. Rows name images by their path relative to the folder, or by a "
             "file name unique in it; fix the names, or pass --skip-bad to leave those rows out.")
+    first: dict[str, int] = {}
+    for i, p in enumerate(paths):
+        if p is not None and first.setdefault(p, i) != i:  # one image, two sets of labels
+            raise ImportDataError(
+                f"label rows {first[p] + 1} ({table.files[first[p]]}) and {i + 1} "
+                f"({table.files[i]}) name the same image {p}; give each image one row.")
     rows = np.array([i for i, p in enumerate(paths) if p is not None], np.int64)
     if not len(rows):
         raise ImportDataError(f"none of the {len(table.files)} label rows matches an image in "

@@ -131,6 +131,18 @@ def test_unnamed_label_column_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "u.h5").exists()
 
 
+def test_two_rows_naming_one_image_refused(tmp_path: Path) -> None:
+    # the image was imported twice with two sets of labels, silently
+    folder, labels = _folder(tmp_path)
+    lines = labels.read_text().splitlines()
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join([*lines[:3], lines[1].replace("0.0", "7.0")]) + "\n")
+    with pytest.raises(ImportDataError, match=r"label rows 1 \(im0.png\) and 3 \(im0.png\) name "
+                                              "the same image .*give each image one row"):
+        import_images(folder, tmp_path / "t.h5", labels=twice, workers=1)
+    assert not (tmp_path / "t.h5").exists()
+
+
 def test_unknown_column_did_you_mean(celeba: Path, tmp_path: Path) -> None:
     with pytest.raises(ImportDataError, match="did you mean 'Smiling'"):
         import_images(celeba, tmp_path / "x.h5", fmt="celeba", columns=["Smilling"])
