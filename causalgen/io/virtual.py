@@ -36,6 +36,10 @@ def merge_virtual(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
     """Write ``out`` as virtual datasets over all N shards of one generation (no copy)."""
     if not paths:
         raise DatasetError("give the shard files to merge.")
+    if any(Path(p).resolve() == Path(out).resolve() for p in paths):
+        # replacing a shard by a file that points into it loses its data (and readers crash)
+        raise DatasetError(f"--out {out} is one of the shards; the virtual file only points at "
+                           "the shards, so it needs a name of its own.")
     out = check_output_path(out, overwrite)
     opened: list[Dataset] = []
     tmp = out.with_name(f"{out.name}.{os.getpid()}{S.PARTIAL_SUFFIX}")

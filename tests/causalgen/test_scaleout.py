@@ -73,6 +73,17 @@ def test_virtual_merge_reads_as_one_file(local: Path, tmp_path: Path) -> None:
         open_dataset(Path(moved) / "all.h5")
 
 
+def test_virtual_merge_over_one_of_its_shards_is_refused(tmp_path: Path) -> None:
+    # --out s1.h5 --overwrite replaced shard 1 by a file pointing into itself: the shard's data
+    # was gone and `causalgen info` on the result crashed with a segmentation fault
+    parts = [generate("pendulum-v1", tmp_path / f"s{k}.h5", workers=1, shard=(k, 2), **KW)
+             for k in (1, 2)]
+    before = parts[0].read_bytes()
+    with pytest.raises(DatasetError, match="is one of the shards"):
+        merge_virtual(parts, tmp_path / "." / "s1.h5", overwrite=True)
+    assert parts[0].read_bytes() == before
+
+
 @pytest.mark.parametrize("size", [16, 33, 96, 128])
 def test_block_rendering_equals_one_image_at_a_time(size: int) -> None:
     from causalgen import scenes
