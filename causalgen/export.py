@@ -196,6 +196,13 @@ def export(path: str | os.PathLike, out: str | os.PathLike, fmt: str = "causalva
                            f"formats: {', '.join(FORMATS)}.")
     out = Path(out)
     directory = fmt != "npz"
+    src, dst = Path(path).resolve(), out.resolve()
+    clash = ("is the dataset being exported" if src == dst else
+             "holds the dataset being exported" if src.is_relative_to(dst) else
+             "names no new file or folder" if out.name in ("", ".", "..") else None)
+    if clash:  # --overwrite would replace the dataset itself, or a folder holding it
+        raise DatasetError(f"--out {out} {clash}; the export replaces --out as a whole, so give "
+                           "it a name of its own.")
     with open_dataset(path) as ds:
         names = _columns(ds, variables)
         if ds.steps is not None and fmt != "npz":

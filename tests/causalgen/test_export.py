@@ -140,6 +140,24 @@ def test_existing_output_refused_and_overwrite_replaces(pendulum_file: Path, tmp
         export(pendulum_file, tmp_path / "missing" / "o3")
 
 
+def test_an_output_that_is_or_holds_the_dataset_is_refused(pendulum_file: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # --out FILE.h5 --overwrite replaced the dataset by its own export; --out DIR holding it
+    # replaced the folder and the dataset with it; --out . failed with a ValueError traceback
+    copy = tmp_path / "data" / "p.h5"
+    copy.parent.mkdir()
+    copy.write_bytes(pendulum_file.read_bytes())
+    for out, fmt, why in [(copy, "npz", "is the dataset"), (copy.parent, "hf", "holds the dataset"),
+                          (tmp_path, "causalvae-folders", "holds the dataset")]:
+        with pytest.raises(DatasetError, match=f"--out .* {why} being exported"):
+            export(copy, out, fmt, overwrite=True)
+    assert copy.read_bytes() == pendulum_file.read_bytes()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(DatasetError, match=r"--out \. names no new file or folder"):
+        export(copy, ".", overwrite=True)
+
+
 def test_an_interrupted_export_leaves_nothing(pendulum_file: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
