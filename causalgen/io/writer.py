@@ -37,6 +37,10 @@ def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
         raise DatasetError(f"{path} already exists; pass --overwrite to replace it.")
     if path.is_dir():
         raise DatasetError(f"{path} is a directory; give a file name such as {path / 'data.h5'}.")
+    if path.is_file() and path.stat().st_size and not h5py.is_hdf5(path):
+        # --overwrite replaced a spec or labels file given as --out by mistake
+        raise DatasetError(f"{path} exists and is not an HDF5 file; --overwrite only replaces a "
+                           "dataset, so choose another --out (or delete the file yourself).")
     if not path.parent.exists():
         raise DatasetError(
             f"the directory {path.parent} does not exist; create it or choose another --out."

@@ -167,6 +167,19 @@ def test_existing_output_refused_unless_overwrite(tmp_path: Path) -> None:
         small(tmp_path / "missing_dir" / "x.h5")
 
 
+def test_overwrite_never_replaces_a_file_that_is_not_a_dataset(tmp_path: Path) -> None:
+    # `causalgen scene my.toml --out my.toml --overwrite` replaced the spec by the dataset (and
+    # `causalgen import --labels l.csv --out l.csv --overwrite` the labels)
+    spec = tmp_path / "my.toml"
+    spec.write_text('scene = "pendulum-v1"\n')
+    with pytest.raises(DatasetError, match="exists and is not an HDF5 file; --overwrite only"):
+        small(spec, overwrite=True)
+    assert spec.read_text() == 'scene = "pendulum-v1"\n'
+    empty = tmp_path / "empty.h5"
+    empty.touch()  # an empty file is still replaced, and so is a dataset
+    small(small(empty, overwrite=True), overwrite=True)
+
+
 def test_failure_mid_write_leaves_nothing(tmp_path: Path) -> None:
     from causalgen.io import DatasetWriter
 
