@@ -239,6 +239,10 @@ def resume_config(saved: RunConfig, overrides: list[str], allowed: Collection[st
     """``saved`` with ``key=value`` overrides, which may change only the ``allowed`` keys."""
     config = apply_overrides(saved, overrides)
     old, new = saved.to_dict(), config.to_dict()
+    if new["train"]["model"] != old["train"]["model"]:  # its config has other keys altogether
+        raise CheckpointError(
+            f"--resume cannot change the model: the run trains {old['train']['model']!r}, not "
+            f"{new['train']['model']!r}; train {new['train']['model']!r} afresh in another --out")
     changed = [f"{sec}.{k}" for sec in ("train", "model") for k in old[sec]
                if k not in allowed and old[sec][k] != new[sec][k]]
     if changed:

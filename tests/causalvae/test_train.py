@@ -158,6 +158,19 @@ def test_user_errors(tiny_h5, tiny_data, make_config, tmp_path) -> None:
     assert more.epochs == 2 and len(more.history) == 1
 
 
+def test_resume_with_another_model_is_refused_by_name() -> None:
+    # `causalvae train DATA --out RUN --resume --model betavae` on a causalvae run was a
+    # KeyError traceback: the two models' configs have different keys
+    from causalvae.checkpoint import resume_config
+    from causalvae.train import RESUMABLE_KEYS
+
+    saved = RunConfig.default("causalvae")
+    for item in ["model=betavae", "model=causalvae-paper"]:
+        with pytest.raises(CheckpointError, match="cannot change the model: the run trains 'causalvae'"):
+            resume_config(saved, [item], RESUMABLE_KEYS)
+    assert resume_config(saved, ["model=causalvae-int", "epochs=3"], RESUMABLE_KEYS).train.epochs == 3
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
