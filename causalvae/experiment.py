@@ -62,6 +62,14 @@ class ExperimentConfig:
     label_fraction: float = 1.0  # labelled share of the training images, for label-fed models
 
     def validate(self) -> None:
+        if not self.models:  # it generated the data and wrote an empty report
+            raise CausalvaeError("--models names no model; give at least one, e.g. "
+                                 f"--models {','.join(DEFAULT_MODELS)}")
+        twice = [m for i, m in enumerate(self.models)
+                 if canonical_name(m) in map(canonical_name, self.models[:i])]
+        if twice:
+            raise CausalvaeError(f"--models names {twice[0]!r} twice (or under two names); "
+                                 "give each model once")
         known = list_models() + list_baselines()
         unknown = [m for m in self.models if canonical_name(m) not in known]
         if unknown:

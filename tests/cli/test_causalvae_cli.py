@@ -137,6 +137,17 @@ def test_experiment_config_checks_its_ranges(tmp_path: Path) -> None:
             ExperimentConfig(target="pendulum-v1", out=str(tmp_path), **bad).validate()
 
 
+def test_experiment_models_none_or_twice_refused(tmp_path: Path) -> None:
+    # --models '' generated the data and wrote an empty report (exit 0); a model named twice, or
+    # under its alias, was trained twice or counted twice
+    for models, message in [("", "names no model"), (",", "names no model"),
+                            ("causalvae,betavae,causalvae", "'causalvae' twice"),
+                            ("causalvae,causalvae-int", "'causalvae-int' twice")]:
+        assert_user_error(run("experiment", "pendulum-v1", "--models", models, "--out",
+                              tmp_path / "e"), message)
+    assert not (tmp_path / "e").exists()
+
+
 def test_a_file_with_a_nan_label_is_refused_before_the_run_directory(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     labels = rng.normal(size=(48, 2)).astype(np.float32)
