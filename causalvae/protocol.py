@@ -63,6 +63,11 @@ def load_latents(path: str | os.PathLike) -> np.ndarray:
     """A latents array from ``.npy`` (no pickles) or ``.npz`` (its only array)."""
     p = Path(path)
     try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+        if not magic.startswith((b"\x93NUMPY", b"PK")):  # np.load would call it a pickle
+            raise DataError(f"{p} is not a .npy / .npz file (neither starts as numpy's formats "
+                            "do); save the array with numpy.save or numpy.savez")
         arr = np.load(p, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise DataError(f"{p} is not a readable .npy / .npz array ({exc})") from None

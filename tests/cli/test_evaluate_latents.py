@@ -54,6 +54,17 @@ def test_bad_inputs_exit_2_and_write_nothing(pendulum_file: Path, tmp_path: Path
         assert not out.exists()
 
 
+def test_latents_that_are_not_numpy_files_are_named_so(pendulum_file: Path, tmp_path: Path) -> None:
+    # a CSV or the .h5 itself given as LATENTS was refused as "pickled (object) data. If you
+    # trust the file you can load it unsafely...", numpy's message for anything it cannot place
+    (tmp_path / "z.csv").write_text("0.1,0.2\n0.3,0.4\n")
+    for latents in [tmp_path / "z.csv", pendulum_file]:
+        code, text = invoke("evaluate-latents", str(pendulum_file), str(latents), "--out",
+                            str(tmp_path / "ev"))
+        assert code == 2 and "is not a .npy / .npz file" in text, text
+        assert "pickle" not in text and "unsafely" not in text and not (tmp_path / "ev").exists()
+
+
 def test_evaluate_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     (tmp_path / "notarun").mkdir()
     code, text = invoke("evaluate", str(tmp_path / "notarun"), "--set", "graph_threshold=0.2")
