@@ -52,6 +52,9 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         # without interventions PC is the only evidence: it may use a larger sample
         cap = (cfg.ci_samples_observational if cfg.ci_samples_observational > 0
                and observational else cfg.ci_samples)
+        log.info("structure stage: conditional-independence tests (PC, %s) on up to %d of %d "
+                 "labelled samples (KCI grows with the cube of the samples: seconds to minutes)",
+                 cfg.ci_test, cap, len(u))
         found = discover_support(u.numpy(), mask.numpy(), test=cfg.ci_test, alpha=cfg.ci_alpha,
                                  max_samples=cap, jitter=cfg.ci_jitter, seed=seed,
                                  repair=cfg.structure_repair,
@@ -74,6 +77,8 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         record["l1"] = "undirected pairs only"
     if model.structure_frozen:
         keep = 1.0 - mask if cfg.intervention_mask else None
+        log.info("fitting A and the label mechanisms on %d labelled samples (%d steps)", len(u),
+                 cfg.structure_steps)
         record["fit"] = _fit_labels_first(model, u, keep, seed=seed, batch_size=batch_size,
                                           lr=cfg.structure_lr or lr,
                                           undirected_only=undirected_only)
