@@ -52,9 +52,10 @@ def prepare_structure(model: Any, labels: torch.Tensor, intervened: torch.Tensor
         # without interventions PC is the only evidence: it may use a larger sample
         cap = (cfg.ci_samples_observational if cfg.ci_samples_observational > 0
                and observational else cfg.ci_samples)
-        log.info("structure stage: conditional-independence tests (PC, %s) on up to %d of %d "
-                 "labelled samples (KCI grows with the cube of the samples: seconds to minutes)",
-                 cfg.ci_test, cap, len(u))
+        log.info("structure stage: PC (%s) on %s observational labels%s", cfg.ci_test,
+                 f"up to {cap}" if cfg.ci_test == "kci" else "all",
+                 " (the kernel test's cost grows with the cube of the samples: seconds to "
+                 "minutes)" if cfg.ci_test == "kci" else "")
         found = discover_support(u.numpy(), mask.numpy(), test=cfg.ci_test, alpha=cfg.ci_alpha,
                                  max_samples=cap, jitter=cfg.ci_jitter, seed=seed,
                                  repair=cfg.structure_repair,
