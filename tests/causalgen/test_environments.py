@@ -98,7 +98,7 @@ def test_a_second_do_on_one_variable_is_refused() -> None:
     # that records do(a = 2); per-variable overrode --do's value in the variable's environment
     scm = chain()
     for text in ["do(a=1) & do(a=2)", "do(a=1, a=2)", "shift(a, 1) & do(a=2)"]:
-        with pytest.raises(SpecError, match="'a' already has an earlier .* give each variable"):
+        with pytest.raises(SpecError, match=r"'a' already has an earlier .* give each variable"):
             parse_environments(text, scm)
     with pytest.raises(SpecError, match=r"environment 1: do\(a=1.0\): 'a' already has a do\(\) on the whole"):
         parse_environments("obs; do(a=1)", scm.do(a=2.0))
