@@ -1,6 +1,6 @@
 """Learned graph figures of a run: |A| as a matrix beside the true graph, and as a drawn graph.
 
-:func:`adjacency_figure` shows the learned |A| (grey scale, each cell's value printed, a colour
+:func:`adjacency_figure` shows the learned |A| (grey scale, each cell's value printed (above 8 variables the non-zero ones), a colour
 bar with the edge threshold marked) beside the true adjacency, every cell outlined by its outcome
 (correct, missing, extra, reversed) in the house palette, with a legend. :func:`learned_graph_figure`
 draws the learned graph over the true graph's layers with the same four edge styles. Both read
@@ -48,11 +48,16 @@ def _matrix(ax: Any, M: np.ndarray, names: Sequence[str], cmap: str, vmax: float
     for spine in ax.spines.values():
         spine.set_visible(False)
     if values:
+        # above 8 variables "0.00" no longer fits a cell: only the non-zero cells get a value
+        dense = n <= 8
         for i in range(n):
             for j in range(n):
+                if not dense and round(float(M[i, j]), 2) == 0:
+                    continue
                 light = M[i, j] / vmax > 0.55 if vmax > 0 else False
                 ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center",
-                        fontsize=FONT_SIZE - 2.5, color="white" if light else "black")
+                        fontsize=FONT_SIZE - (2.5 if dense else 3.5),
+                        color="white" if light else "black")
     return im
 
 
@@ -79,8 +84,11 @@ def adjacency_figure(result: dict[str, Any]) -> Any:
             fig, ax_true = plt.subplots(figsize=(side + 0.6, side + 0.5))
             axes = [ax_true]
         else:
-            fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1.6, side + 0.9),
-                                     gridspec_kw={"wspace": 0.12})
+            # room above the panels' titles for the suptitle's two lines (it overlapped them)
+            head = 0.65  # inches: two suptitle lines, the panel titles and their pads
+            height = side + 0.5 + head
+            fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1.6, height),
+                                     gridspec_kw={"wspace": 0.12, "top": 1 - head / height})
             ax_true = axes[1]
         _matrix(ax_true, true, names, "Greys", 1.6, values=False, ylabels=learned is None)
         ax_true.set_title("true graph")

@@ -53,6 +53,42 @@ def test_adjacency_figure_marks_threshold_outcomes_and_full_names(tmp_path: Path
     assert "shadow_cast_by_" in (tmp_path / "a.svg").read_text()
 
 
+@pytest.mark.parametrize("n", [2, 4, 7, 14])
+def test_adjacency_suptitle_clears_the_panel_titles(n: int) -> None:
+    # the two-line suptitle overlapped "learned |A|" and "true graph" (seen at 4 variables)
+    true = np.triu(np.ones((n, n)), 1) * (np.arange(n)[None, :] == np.arange(n)[:, None] + 1)
+    ev = {"model": "causalvae", "variables": [f"v{i}" for i in range(n)],
+          "true_adjacency": true.tolist(), "learned_adjacency": (true * 0.8).tolist(),
+          "predicted_adjacency": true.astype(int).tolist(), "threshold": 0.1,
+          "threshold_rule": "model", "shd": 0}
+    fig = adjacency_figure(ev)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    sup = fig._suptitle.get_window_extent(r)
+    for ax in fig.axes[:2]:
+        panel = ax.title.get_window_extent(r)
+        assert sup.y0 >= panel.y1, (n, ax.title.get_text(), sup.y0, panel.y1)
+
+
+@pytest.mark.parametrize("n", [4, 8, 12])
+def test_adjacency_cell_values_do_not_overlap(n: int) -> None:
+    # at 12 variables every cell's "0.00" ran into its neighbours'
+    true = np.eye(n, k=1)
+    learned = true * 0.8
+    learned[0, n - 1] = 0.4
+    ev = {"model": "causalvae", "variables": [f"variable_{i}" for i in range(n)],
+          "true_adjacency": true.tolist(), "learned_adjacency": learned.tolist(),
+          "predicted_adjacency": (learned > 0.1).astype(int).tolist(), "threshold": 0.1,
+          "threshold_rule": "model", "shd": 1}
+    fig = adjacency_figure(ev)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = fig.axes[0].texts
+    assert len(texts) == (n * n if n <= 8 else int((learned != 0).sum()))
+    boxes = [t.get_window_extent(r) for t in texts]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
 def test_adjacency_without_a_causal_layer() -> None:
     ev = {"model": "betavae", "variables": NAMES, "true_adjacency": TRUE.tolist(),
           "learned_adjacency": None, "predicted_adjacency": None, "threshold": None, "shd": None}
