@@ -140,7 +140,7 @@ def learned_graph_figure(result: dict[str, Any], units: Sequence[str] | None = N
     names = list(result["variables"])
     title = f"{result.get('model', '')}: learned against true graph"
     if result.get("shd") is not None:
-        title += f" (SHD {result['shd']})"
+        title += f" (SHD\u00a0{result['shd']})"  # a no-break space: the wrap keeps it whole
     return comparison_figure(names, np.asarray(result["predicted_adjacency"]),
                              np.asarray(result["true_adjacency"]), units=units, title=title,
                              engine=engine)

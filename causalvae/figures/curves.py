@@ -129,12 +129,19 @@ def summary_figure(report: dict[str, Any]) -> Any:
                                edgecolor="white", lw=0.4)
             ax.set_title(wrap(label, 18), fontsize=FONT_SIZE)
             ax.set_xlim(left=0)
+            if key == "shd":  # whole edges: integer ticks, and a visible scale when every SHD is 0
+                from matplotlib.ticker import MaxNLocator
+
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.set_xlim(right=max(1.0, ax.get_xlim()[1]))
             ax.grid(axis="x", alpha=0.3, lw=0.5)
             ax.tick_params(axis="y", length=0)
         axes[0].set_yticks(ypos, [wrap(x, 16) for x in models])
         axes[0].set_ylim(-0.6, m - 0.4)
         seeds = report.get("config", {}).get("seeds")
         target = report.get("config", {}).get("target", "")
-        fig.suptitle(f"{os.path.basename(str(target))}: mean ± sd over {seeds} seeds (dots: seeds)"
-                     if seeds else os.path.basename(str(target)), fontsize=FONT_SIZE + 1)
+        name = os.path.basename(str(target))
+        fig.suptitle(f"{name}: one seed" if seeds == 1 else
+                     f"{name}: mean ± sd over {seeds} seeds (dots: seeds)" if seeds else name,
+                     fontsize=FONT_SIZE + 1)
     return fig

@@ -101,6 +101,11 @@ def test_learned_graph_figure_classifies_edges() -> None:
     fig = learned_graph_figure(_evaluation(), engine="layered")
     legend = [t.get_text().split()[0] for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["correct", "missing", "extra", "reversed"]
+    # a narrow graph wraps its title: "(SHD" and its number stay on one line
+    ev = {**_evaluation(), "variables": ["s", "a", "b", "c", "d", "e"]}
+    titles = [t.get_text() for t in learned_graph_figure(ev, engine="layered").axes[0].texts
+              if "SHD" in t.get_text()]
+    assert titles and all("SHD\u00a03" in t for t in titles), titles
 
 
 def _metrics(tmp_path: Path, test: bool) -> Path:
@@ -141,6 +146,21 @@ def test_summary_handles_missing_metrics(tmp_path: Path) -> None:
     assert na == [1, 1, 3, 1]  # SHD: betavae; MIC: pc; MCC: all three; CF: pc
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["causalvae", "betavae", "pc"]
     save(fig, tmp_path / "s.png")
+
+
+def test_summary_of_one_seed_with_shd_zero() -> None:
+    # it read "mean ± sd over 1 seeds", and an all-zero SHD panel had ticks 0.00 / 0.02 / 0.04
+    zero, one = {"mean": 0.0, "sd": 0.0}, {"mean": 0.99, "sd": 0.0}
+    report = {"config": {"seeds": 1, "target": "scenes/gate.toml"},
+              "models": {"causalvae": {"shd": zero, "mic": one, "mcc": one, "cf_pixel_mse": one}},
+              "runs": [{"model": "causalvae", "shd": 0, "mic": 0.99}]}
+    fig = summary_figure(report)
+    assert fig._suptitle.get_text() == "gate.toml: one seed"
+    fig.canvas.draw()
+    ticks = [float(t) for t in fig.axes[0].get_xticks() if 0 <= t <= fig.axes[0].get_xlim()[1]]
+    assert ticks == [0.0, 1.0]
+    report["config"]["seeds"] = 3
+    assert "mean ± sd over 3 seeds" in summary_figure(report)._suptitle.get_text()
 
 
 def test_interventions_figure_labels_values_units_and_errors(tmp_path: Path) -> None:
