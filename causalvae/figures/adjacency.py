@@ -1,11 +1,11 @@
 """Learned graph figures of a run: |A| as a matrix beside the true graph, and as a drawn graph.
 
-:func:`adjacency_figure` shows the learned |A| (grey scale, each cell's value printed (above 8 variables the non-zero ones), a colour
-bar with the edge threshold marked) beside the true adjacency, every cell outlined by its outcome
-(correct, missing, extra, reversed) in the house palette, with a legend. :func:`learned_graph_figure`
-draws the learned graph over the true graph's layers with the same four edge styles. Both read
-an evaluation record (``evaluation.json``); a model without a causal layer gets the true graph
-alone, with a note.
+:func:`adjacency_figure` shows the learned |A| (grey scale, each cell's value printed; above 8
+variables only the non-zero ones; a colour bar with the edge threshold marked) beside the true
+adjacency, every cell outlined by its outcome (correct, missing, extra, reversed) in the house
+palette, with a legend. :func:`learned_graph_figure` draws the learned graph over the true
+graph's layers with the same four edge styles. Both read an evaluation record
+(``evaluation.json``); a model without a causal layer gets the true graph alone, with a note.
 """
 
 from __future__ import annotations
