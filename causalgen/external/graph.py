@@ -33,7 +33,7 @@ def _check_name(name: str, columns: Sequence[str], path: Path, where: str) -> in
 
 def _from_toml(path: Path, columns: Sequence[str]) -> np.ndarray:
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is dropped
     except tomllib.TOMLDecodeError as exc:
         raise ImportDataError(f"{path} is not valid TOML: {exc}.") from None
     unknown = sorted(set(doc) - {"edges", "nodes"})

@@ -79,11 +79,14 @@ def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
 
 
 def decode_text(path: Path, data: bytes) -> str:
-    """``data`` as UTF-8 text; a binary or otherwise encoded file is refused naming its line."""
+    """``data`` as UTF-8 text; a binary or otherwise encoded file is refused naming its line.
+
+    A leading byte-order mark (what Windows editors write) is dropped: tomllib rejects it with a
+    bare "Invalid statement" at line 1."""
     if b"\x00" in data:
         raise SpecError(f"{path} is a binary file (it holds NUL bytes), not a TOML spec.")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise SpecError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "

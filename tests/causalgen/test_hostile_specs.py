@@ -96,6 +96,18 @@ def test_files_that_are_not_utf8_text_or_too_large_are_clear_errors(
         load_spec(_write(tmp_path, data))
 
 
+def test_a_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM; tomllib called it "Invalid statement" at line 1
+    text = (Path(__file__).parents[2] / "data" / "scenes" / "chain.toml").read_text()
+    plain = load_spec(_write(tmp_path, text.encode(), "plain.toml"))
+    marked = load_spec(_write(tmp_path, b"\xef\xbb\xbf" + text.encode(), "bom.toml"))
+    assert marked.scm.to_json() == plain.scm.to_json()
+    from causalgen.external.graph import read_graph  # an import's --graph file, likewise
+
+    graph = _write(tmp_path, b"\xef\xbb\xbf" + b'edges = ["a -> b"]\n', "graph.toml")
+    assert read_graph(graph, ["a", "b"]).tolist() == [[0, 1], [0, 0]]
+
+
 def test_the_variable_limit_is_a_clear_error(tmp_path: Path) -> None:
     path = _write(tmp_path, _variables(MAX_VARIABLES + 1) + CIRCLE)
     with pytest.raises(SpecError, match=f"{MAX_VARIABLES + 1} variables; the limit is "
