@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import csv
 import itertools
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from causalgen.errors import ImportDataError
+from causalgen.errors import ImportDataError, SpecError
 from causalgen.scm.spec import did_you_mean
+from causalgen.scm.tomlfile import read_toml
 
 
 def _check_name(name: str, columns: Sequence[str], path: Path, where: str) -> int:
@@ -32,10 +32,10 @@ def _check_name(name: str, columns: Sequence[str], path: Path, where: str) -> in
 
 
 def _from_toml(path: Path, columns: Sequence[str]) -> np.ndarray:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is dropped
-    except tomllib.TOMLDecodeError as exc:
-        raise ImportDataError(f"{path} is not valid TOML: {exc}.") from None
+    try:  # the spec files' reader: size, encoding (a byte-order mark dropped), nesting, syntax
+        _, _, doc = read_toml(path)
+    except SpecError as exc:
+        raise ImportDataError(str(exc)) from None
     unknown = sorted(set(doc) - {"edges", "nodes"})
     if unknown:
         raise ImportDataError(f"{path}: unknown key(s) {', '.join(unknown)}; a graph file has "
