@@ -225,3 +225,26 @@ def test_cli_import_and_errors(celeba: Path, tmp_path: Path) -> None:
     res = runner.invoke(main, ["import", str(tmp_path / "nowhere"), "--out", str(tmp_path / "e.h5")])
     assert res.exit_code == 2 and "no such folder" in res.output
     assert not (tmp_path / "e.h5").exists()
+
+
+@pytest.mark.parametrize("first", ["im0.png,0.0,0,x", "a,0.5,1,x"])
+def test_csv_without_header_refused(tmp_path: Path, first: str) -> None:
+    # without a header line, the first data row became the column names: the label 'size' was
+    # called '0.0' and image im0.png was silently dropped
+    folder, labels = _folder(tmp_path)
+    headless = tmp_path / "headless.csv"
+    headless.write_text("\n".join([first, *labels.read_text().splitlines()[2:]]) + "\n")
+    with pytest.raises(ImportDataError, match="looks like a data row, not a header"):
+        import_images(folder, tmp_path / "h.h5", labels=headless, workers=1)
+    assert not (tmp_path / "h.h5").exists()
+
+
+def test_integer_column_names_are_a_header(tmp_path: Path) -> None:
+    # pandas writes integer column names ("filename,0,1") for unnamed frames: still a header
+    folder, labels = _folder(tmp_path)
+    lines = labels.read_text().splitlines()
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("\n".join(["filename,0,1,comment", *lines[1:]]) + "\n")
+    r = import_images(folder, tmp_path / "n.h5", labels=numbered, workers=1)
+    with open_dataset(r.path) as ds:
+        assert [v.name for v in ds.variables] == ["0", "1"] and ds.n == 10
