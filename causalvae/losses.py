@@ -30,8 +30,16 @@ __all__ = [
 
 
 def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
-    """-log p(x | logits) for pixel intensities in [0, 1], summed per sample -> (B,)."""
-    nll = F.binary_cross_entropy_with_logits(logits.float(), x.float(), reduction="none")
+    """-log p(x | logits) for pixel intensities in [0, 1], summed per sample -> (B,).
+
+    Written as softplus(l) - l x, the same function as ``binary_cross_entropy_with_logits`` to
+    within one float32 rounding (loss and gradient), but 3-4x faster once the decoder is trained:
+    its logits then reach |l| ~ 70-250 on the background, where the library's form takes
+    exp(-|l|) into the subnormal range, which is slow on x86 (31.5 against 6.8 ms forward on
+    a pendulum batch of 128 at 64 px; softplus returns l above 20 without an exp).
+    """
+    logits, x = logits.float(), x.float()
+    nll = F.softplus(logits) - logits * x
     return nll.flatten(1).sum(1)  # (B,)
 
 

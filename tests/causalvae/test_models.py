@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from causalvae.config import RunConfig, apply_overrides
 from causalvae.errors import ConfigError, InterventionError, ModelNotFoundError
 from causalvae.intervene import descendants, do_latents, topological_order
 from causalvae.losses import (
+    bernoulli_nll,
     causal_kl,
     dag_penalty,
     label_gaussian_nll,
@@ -155,6 +157,20 @@ def test_causal_kl_matches_full_gaussian_kl() -> None:
         p = torch.distributions.MultivariateNormal(prior[0, :, d], 0.5 * torch.eye(n))
         total += torch.distributions.kl_divergence(q, p)
     torch.testing.assert_close(ours[0], total, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0])  # a fresh decoder's logits, and a trained one's
+def test_bernoulli_nll_is_the_binary_cross_entropy_with_its_gradient(scale: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.randn(4, 3, 8, 8, generator=g) * scale).requires_grad_(True)
+    x = torch.rand(4, 3, 8, 8, generator=g)
+    x[0], x[1] = 0.0, 1.0  # saturated pixels, as on a scene's background
+    nll = bernoulli_nll(logits, x)
+    nll.sum().backward()
+    l64, x64 = logits.detach().double(), x.double()  # -x log s(l) - (1 - x) log(1 - s(l)), exact
+    exact = -(x64 * F.logsigmoid(l64) + (1 - x64) * F.logsigmoid(-l64)).flatten(1).sum(1)
+    torch.testing.assert_close(nll.double(), exact, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(logits.grad.double(), torch.sigmoid(l64) - x64, rtol=0, atol=1e-6)
 
 
 def test_label_loss_is_zero_for_a_linear_sem() -> None:
