@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +74,21 @@ _OPTION_KEYS = {
 }
 
 
+def _refuse_option_and_set(given: dict[str, tuple[str, Any]], set_: tuple[str, ...],
+                           scopes: Collection[str] = ()) -> None:
+    """An option and a --set item naming the same key: a usage error, not a silent winner.
+
+    ``given`` maps config keys to the (option name, value) the user typed. Items scoped by one
+    of ``scopes`` (``MODEL.KEY=`` in an experiment: one model's override of a flag) are kept."""
+    for item in set_:
+        key = item.split("=", 1)[0].strip()
+        prefix, _, name = key.rpartition(".")
+        if name in given and prefix not in scopes:
+            option, value = given[name]
+            raise click.UsageError(f"--{option.replace('_', '-')} {value} and --set {item} both "
+                                   f"set {name}; give it once.")
+
+
 @main.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", help="Model name (see `causalvae models`).  [default: causalvae, the "
@@ -107,7 +122,9 @@ def train(data: Path, set_: tuple[str, ...], out: Path | None, resume: bool,
     from causalvae.config import RunConfig, apply_overrides
     from causalvae.train import train as run_training
 
-    items = [f"{_OPTION_KEYS[k]}={v}" for k, v in options.items() if v is not None]
+    given = {_OPTION_KEYS[k]: (k, v) for k, v in options.items() if v is not None}
+    _refuse_option_and_set(given, set_)
+    items = [f"{key}={v}" for key, (_, v) in given.items()]
     items += list(set_)
     config = RunConfig.default(options["model"] or "causalvae")
     if not resume:  # a resumed run checks the items against its own saved config instead
@@ -383,6 +400,14 @@ def experiment(target: str, n: int, seeds: int, first_seed: int, models: str, ep
     """
     from causalvae.experiment import ExperimentConfig, run_experiment
 
+    ctx = click.get_current_context()
+    given = {k: (k, v) for k, v in (("epochs", epochs), ("image_size", image_size),
+                                    ("batch_size", batch_size), ("device", device),
+                                    ("label_fraction", label_fraction))
+             if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE}
+    from causalvae.models import ALIASES, list_models
+
+    _refuse_option_and_set(given, set_, scopes={*list_models(), *ALIASES})
     name = Path(target).stem if target.endswith((".toml", ".h5", ".hdf5")) else target
     out = out or Path("experiments") / name
     cfg = ExperimentConfig(target=target, out=str(out), n=n, seeds=seeds, first_seed=first_seed,

@@ -137,6 +137,31 @@ def test_experiment_config_checks_its_ranges(tmp_path: Path) -> None:
             ExperimentConfig(target="pendulum-v1", out=str(tmp_path), **bad).validate()
 
 
+def test_an_option_and_a_set_item_for_one_key_are_refused(data: Path, tmp_path: Path) -> None:
+    # --set epochs=3 silently won over --epochs 1 (the later item took effect)
+    assert_user_error(run("train", data, "--epochs", "1", "--set", "epochs=3", "--out",
+                          tmp_path / "r"), "--epochs 1 and --set epochs=3 both set epochs")
+    assert_user_error(run("train", data, "--label-fraction", "0.5", "--set",
+                          "train.label_fraction=0.2", "--out", tmp_path / "r"),
+                      "--label-fraction 0.5 and --set train.label_fraction=0.2")
+    assert_user_error(run("experiment", "pendulum-v1", "--epochs", "2", "--set", "epochs=4",
+                          "--out", tmp_path / "e"), "--epochs 2 and --set epochs=4")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "e").exists()
+
+
+def test_experiment_one_models_override_of_a_flag_is_kept(tmp_path: Path) -> None:
+    # MODEL.KEY= sets that model alone; beside --epochs for the others it is not a conflict
+    from causalvae.experiment import ExperimentConfig, run_config
+
+    result = run("experiment", "pendulum-v1", "--epochs", "2", "--set", "causalvae.epochs=4",
+                 "--models", "causalvae,nosuchmodel", "--out", tmp_path / "e")
+    assert "both set" not in result.output and "nosuchmodel" in result.output
+    cfg = ExperimentConfig(target="pendulum-v1", out=str(tmp_path / "e"), epochs=2,
+                           overrides=("causalvae.epochs=4",))
+    assert run_config(cfg, "causalvae", 0, tmp_path).train.epochs == 4
+    assert run_config(cfg, "betavae", 0, tmp_path).train.epochs == 2
+
+
 def test_experiment_models_none_or_twice_refused(tmp_path: Path) -> None:
     # --models '' generated the data and wrote an empty report (exit 0); a model named twice, or
     # under its alias, was trained twice or counted twice
