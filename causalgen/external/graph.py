@@ -33,7 +33,7 @@ def _check_name(name: str, columns: Sequence[str], path: Path, where: str) -> in
 
 def _from_toml(path: Path, columns: Sequence[str]) -> np.ndarray:
     try:  # the spec files' reader: size, encoding (a byte-order mark dropped), nesting, syntax
-        _, _, doc = read_toml(path)
+        _, _, doc = read_toml(path, kind="graph")
     except SpecError as exc:
         raise ImportDataError(str(exc)) from None
     unknown = sorted(set(doc) - {"edges", "nodes"})

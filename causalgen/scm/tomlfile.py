@@ -50,8 +50,10 @@ class SpecFileError(SpecError):
         super().__init__(f"{where}: {keypath + ': ' if keypath else ''}{problem}")
 
 
-def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
+def read_toml(path: str | os.PathLike, kind: str = "spec") -> tuple[Path, str, dict[str, Any]]:
     """Read and parse a TOML file, with clear errors for a missing file and bad syntax.
+
+    ``kind`` names the file in those errors ("spec", "graph").
 
     The cost is bounded before ``tomllib`` runs: the file's size, its encoding (UTF-8 text, not
     binary) and the nesting depth of its values are checked first (``tomllib`` recurses once per
@@ -59,16 +61,16 @@ def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"no such spec file: {path}")
+        raise SpecError(f"no such {kind} file: {path}")
     try:
         with path.open("rb") as f:
             data = f.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError(f"cannot read the spec file {path}: {exc.strerror or exc}") from None
+        raise SpecError(f"cannot read the {kind} file {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(f"{path} is larger than {MAX_SPEC_BYTES} bytes, the limit for a spec file; "
-                        "is it really a spec?")
-    text = decode_text(path, data)
+        raise SpecError(f"{path} is larger than {MAX_SPEC_BYTES} bytes, the limit for a {kind} file; "
+                        f"is it really a {kind}?")
+    text = decode_text(path, data, kind)
     check_nesting(path, text)
     try:
         return path, text, tomllib.loads(text)
@@ -78,19 +80,19 @@ def read_toml(path: str | os.PathLike) -> tuple[Path, str, dict[str, Any]]:
         raise SpecError(f"{path}: not valid TOML: nested too deeply") from None
 
 
-def decode_text(path: Path, data: bytes) -> str:
+def decode_text(path: Path, data: bytes, kind: str = "spec") -> str:
     """``data`` as UTF-8 text; a binary or otherwise encoded file is refused naming its line.
 
     A leading byte-order mark (what Windows editors write) is dropped: tomllib rejects it with a
     bare "Invalid statement" at line 1."""
     if b"\x00" in data:
-        raise SpecError(f"{path} is a binary file (it holds NUL bytes), not a TOML spec.")
+        raise SpecError(f"{path} is a binary file (it holds NUL bytes), not a TOML {kind} file.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise SpecError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                        f"{exc.start}); save the spec as UTF-8.") from None
+                        f"{exc.start}); save the {kind} file as UTF-8.") from None
 
 
 _SPECIAL = re.compile(r"[\n#\"'\[\]{}=,.]")

@@ -163,6 +163,19 @@ def test_bad_graph_refused(celeba: Path, tmp_path: Path, text: str, message: str
     assert not (tmp_path / "x.h5").exists()
 
 
+@pytest.mark.parametrize("data, message", [
+    (b"edges = [\"a -> b\"]\x00\n", "binary file .* not a TOML graph file"),
+    (b"edges = [\"caf\xe9 -> b\"]\n", "not UTF-8 text .* save the graph file as UTF-8"),
+])
+def test_an_unreadable_graph_file_is_named_a_graph(celeba: Path, tmp_path: Path, data: bytes,
+                                                   message: str) -> None:
+    # the graph reader shares the spec files' checks, whose messages called it a spec
+    g = tmp_path / "g.toml"
+    g.write_bytes(data)
+    with pytest.raises(ImportDataError, match=message):
+        import_images(celeba, tmp_path / "x.h5", fmt="celeba", columns=COLS, graph=g)
+
+
 def test_find_cycle() -> None:
     adj = np.zeros((3, 3), np.int8)
     adj[0, 1] = adj[1, 2] = 1
