@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -119,28 +120,29 @@ def test_folder_with_csv_labels(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ds.images[...], first.images[...])
 
 
+def _refuse_labels(tmp: Path, edit: Callable[[list[str]], list[str]], match: str) -> None:
+    """Import :func:`_folder`'s images with ``edit(lines of its labels CSV)`` as the labels: it
+    must be refused with ``match`` and leave no file."""
+    folder, labels = _folder(tmp)
+    bad = tmp / "bad.csv"
+    bad.write_text("\n".join(edit(labels.read_text().splitlines())) + "\n")
+    with pytest.raises(ImportDataError, match=match):
+        import_images(folder, tmp / "bad.h5", labels=bad, workers=1)
+    assert not (tmp / "bad.h5").exists()
+
+
 def test_unnamed_label_column_refused(tmp_path: Path) -> None:
     # a numeric column with an empty header cell became a variable named '' (blank in info, in
     # evaluation and figures)
-    folder, labels = _folder(tmp_path)
-    lines = labels.read_text().splitlines()
-    unnamed = tmp_path / "unnamed.csv"
-    unnamed.write_text("\n".join(["filename,,flag,comment", *lines[1:]]) + "\n")
-    with pytest.raises(ImportDataError, match="column 2 holds numbers but has no name"):
-        import_images(folder, tmp_path / "u.h5", labels=unnamed, workers=1)
-    assert not (tmp_path / "u.h5").exists()
+    _refuse_labels(tmp_path, lambda lines: ["filename,,flag,comment", *lines[1:]],
+                   "column 2 holds numbers but has no name")
 
 
 def test_two_rows_naming_one_image_refused(tmp_path: Path) -> None:
     # the image was imported twice with two sets of labels, silently
-    folder, labels = _folder(tmp_path)
-    lines = labels.read_text().splitlines()
-    twice = tmp_path / "twice.csv"
-    twice.write_text("\n".join([*lines[:3], lines[1].replace("0.0", "7.0")]) + "\n")
-    with pytest.raises(ImportDataError, match=r"label rows 1 \(im0.png\) and 3 \(im0.png\) name "
-                                              "the same image .*give each image one row"):
-        import_images(folder, tmp_path / "t.h5", labels=twice, workers=1)
-    assert not (tmp_path / "t.h5").exists()
+    _refuse_labels(tmp_path, lambda lines: [*lines[:3], lines[1].replace("0.0", "7.0")],
+                   r"label rows 1 \(im0.png\) and 3 \(im0.png\) name the same image .*give "
+                   "each image one row")
 
 
 def test_unknown_column_did_you_mean(celeba: Path, tmp_path: Path) -> None:
@@ -244,12 +246,8 @@ def test_cli_import_and_errors(celeba: Path, tmp_path: Path) -> None:
 def test_csv_without_header_refused(tmp_path: Path, first: str) -> None:
     # without a header line, the first data row became the column names: the label 'size' was
     # called '0.0' and image im0.png was silently dropped
-    folder, labels = _folder(tmp_path)
-    headless = tmp_path / "headless.csv"
-    headless.write_text("\n".join([first, *labels.read_text().splitlines()[2:]]) + "\n")
-    with pytest.raises(ImportDataError, match="looks like a data row, not a header"):
-        import_images(folder, tmp_path / "h.h5", labels=headless, workers=1)
-    assert not (tmp_path / "h.h5").exists()
+    _refuse_labels(tmp_path, lambda lines: [first, *lines[2:]],
+                   "looks like a data row, not a header")
 
 
 def test_integer_column_names_are_a_header(tmp_path: Path) -> None:
