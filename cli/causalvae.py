@@ -399,14 +399,13 @@ def experiment(target: str, n: int, seeds: int, first_seed: int, models: str, ep
     Rerunning the same command skips finished runs and resumes interrupted ones.
     """
     from causalvae.experiment import ExperimentConfig, run_experiment
+    from causalvae.models import ALIASES, list_models
 
     ctx = click.get_current_context()
     given = {k: (k, v) for k, v in (("epochs", epochs), ("image_size", image_size),
                                     ("batch_size", batch_size), ("device", device),
                                     ("label_fraction", label_fraction))
              if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE}
-    from causalvae.models import ALIASES, list_models
-
     _refuse_option_and_set(given, set_, scopes={*list_models(), *ALIASES})
     name = Path(target).stem if target.endswith((".toml", ".h5", ".hdf5")) else target
     out = out or Path("experiments") / name
