@@ -67,6 +67,8 @@ def main() -> None:
     x[:, :, :32] = 1.0  # saturated background pixels
     cases = [(f"random x {s:g}", torch.randn(128, 3, 64, 64, generator=g) * s, x)
              for s in (1, 30, 100, 300)]
+    cases.append(("-|random| x 100 (a dark background)",
+                  -torch.randn(128, 3, 64, 64, generator=g).abs() * 100, x))
     if args.run:
         logits, images = run_logits(args.run, args.data)
         cases.append((f"trained decoder ({args.run})", logits, images))
