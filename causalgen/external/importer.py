@@ -34,6 +34,7 @@ from causalgen.external.labels import (
     CELEBA_IMAGES,
     IMAGE_COLUMN_NAMES,
     LabelTable,
+    check_header,
     read_celeba,
     read_csv,
 )
@@ -93,6 +94,7 @@ def _csv_paths(path: Path, image_column: str | None) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
     header = [h.strip() for h in rows[0]] if rows else []
+    check_header(path, header)
     column = image_column or next((h for h in header if h.lower() in IMAGE_COLUMN_NAMES),
                                   header[0] if header else None)
     if column not in header:

@@ -155,16 +155,20 @@ def read_csv(path: Path, image_column: str | None = None,
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
 
-def _looks_like_data(header: list[str]) -> bool:
-    """A first line that names an image file or holds a decimal number is a data row: without
-    the check its cells would become the column names and the first image would be lost."""
+def check_header(path: Path, header: list[str]) -> None:
+    """Refuse a first line that names an image file or holds a decimal number: it is a data row,
+    and read as the header its cells would become the column names and its image would be lost."""
     def decimal(cell: str) -> bool:
         try:
             float(cell)
         except ValueError:
             return False
         return not cell.lstrip("+-").isdigit()  # "0", "1", ... are pandas' default column names
-    return any(c.lower().endswith(_IMAGE_SUFFIXES) or decimal(c) for c in header)
+    if any(c.lower().endswith(_IMAGE_SUFFIXES) or decimal(c) for c in header):
+        raise ImportDataError(f"{path}: the first line ({','.join(header[:4])}"
+                              f"{',...' if len(header) > 4 else ''}) looks like a data row, not a "
+                              "header; add a first line naming the columns, e.g. "
+                              "'filename,<label>,...'.")
 
 
 def _read_rows(path: Path, reader: Iterator[list[str]], image_column: str | None,
@@ -174,11 +178,7 @@ def _read_rows(path: Path, reader: Iterator[list[str]], image_column: str | None
         raise ImportDataError(f"{path} is empty; labels are a CSV with a header line and one "
                               "line per image.")
     header = [h.strip() for h in header]
-    if _looks_like_data(header):
-        raise ImportDataError(f"{path}: the first line ({','.join(header[:4])}"
-                              f"{',...' if len(header) > 4 else ''}) looks like a data row, not a "
-                              "header; add a first line naming the columns, e.g. "
-                              "'filename,<label>,...'.")
+    check_header(path, header)
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise ImportDataError(f"{path}: the header names column {dup!r} twice.")

@@ -250,6 +250,18 @@ def test_csv_without_header_refused(tmp_path: Path, first: str) -> None:
                    "looks like a data row, not a header")
 
 
+def test_listing_csv_without_header_refused(tmp_path: Path) -> None:
+    # a CSV listing the image paths, labels in another file: its first path became the header
+    # and that image was dropped
+    _, labels = _folder(tmp_path)
+    listing = tmp_path / "listing.csv"
+    listing.write_text("".join(f"imgs/{line.split(',')[0]}\n"
+                               for line in labels.read_text().splitlines()[1:]))
+    with pytest.raises(ImportDataError, match="looks like a data row, not a header"):
+        import_images(listing, tmp_path / "l.h5", labels=labels, workers=1)
+    assert not (tmp_path / "l.h5").exists()
+
+
 def test_integer_column_names_are_a_header(tmp_path: Path) -> None:
     # pandas writes integer column names ("filename,0,1") for unnamed frames: still a header
     folder, labels = _folder(tmp_path)
