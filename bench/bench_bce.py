@@ -1,11 +1,12 @@
 """Forward + backward time of the Bernoulli likelihood: the library's form against ours.
 
 ``F.binary_cross_entropy_with_logits`` against :func:`causalvae.losses.bernoulli_nll`
-(softplus(l) - l x) on a batch of 128 x 3 x 64 x 64 logits, at the scales a decoder goes through:
-a fresh decoder's logits are O(1); a trained one's reach |l| ~ 70-250 on the background, where
-the library's exp(-|l|) lands in the subnormal range. With ``--run RUN_DIR --data FILE.h5`` the
-logits are that run's decoder's on the file's first 128 images instead. Medians of ``--steps``
-timed calls after 3 warm-ups, the two forms alternated per round.
+(softplus(l) - l x, l clamped at -80 inside the softplus when a batch goes below -80) on a batch
+of 128 x 3 x 64 x 64 logits, at the scales a decoder goes through: a fresh decoder's logits are
+O(1); a trained one's reach |l| ~ 70-250 on the background, where the library's exp(-|l|) lands
+in the subnormal range. With ``--run RUN_DIR --data FILE.h5`` the logits are that run's decoder's
+on the file's first 128 images instead. Medians of ``--steps`` timed calls after 3 warm-ups, the
+two forms alternated per round.
 
     python bench/bench_bce.py
     python bench/bench_bce.py --run runs/causalvae-pendulum --data pendulum.h5

@@ -33,16 +33,18 @@ def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
     """-log p(x | logits) for pixel intensities in [0, 1], summed per sample -> (B,).
 
     Written as softplus(l) - l x, the same function as ``binary_cross_entropy_with_logits`` to
-    within one float32 rounding (loss and gradient), but ~4x faster once a decoder of a bright
-    scene is trained: its logits then reach l ~ 70-250 on the background, where the library's
-    form takes exp(-|l|) into the subnormal range, slow on x86, while softplus returns l above 20
-    without an exp (``bench/bench_bce.py``: 36.9 against 9.1 ms forward + backward on a trained
-    pendulum decoder's batch of 128 at 64 px). Large negative logits (a dark background) are
-    slow in both forms, ours more so (45.9 against 29.9 ms at l ~ -100); a fresh decoder's O(1)
-    logits cost 8.2 against 7.6 ms.
+    within one float32 rounding (loss and gradient), and faster because it avoids subnormal
+    numbers, which are slow on x86. A trained decoder of a bright scene reaches l ~ 70-250 on the
+    background, where the library's form takes exp(-|l|) into the subnormal range while softplus
+    returns l above 20 without an exp. Logits below -80 (a dark background) would take softplus's
+    own exp(l) there; when the batch has any, they are clamped at -80 (exp(-80) is still a normal
+    float32), which changes a pixel's loss by less than exp(-80) ~ 2e-35 and its gradient by less
+    than sigmoid(-80). The clamp is skipped otherwise: it costs a pass, ~5 ms on a batch of 128
+    at 64 px. ``bench/bench_bce.py`` has the times, in BENCHMARKS.md.
     """
     logits, x = logits.float(), x.float()
-    nll = F.softplus(logits) - logits * x
+    inner = logits.clamp(min=-80.0) if logits.detach().amin() < -80.0 else logits
+    nll = F.softplus(inner) - logits * x
     return nll.flatten(1).sum(1)  # (B,)
 
 

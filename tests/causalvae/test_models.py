@@ -165,6 +165,8 @@ def test_bernoulli_nll_is_the_binary_cross_entropy_with_its_gradient(scale: floa
     logits = (torch.randn(4, 3, 8, 8, generator=g) * scale).requires_grad_(True)
     x = torch.rand(4, 3, 8, 8, generator=g)
     x[0], x[1] = 0.0, 1.0  # saturated pixels, as on a scene's background
+    if scale > 1:  # the clamp at -80 is exercised: logits far below it, as on a dark background
+        assert logits.detach().lt(-200).sum() > 10
     nll = bernoulli_nll(logits, x)
     nll.sum().backward()
     l64, x64 = logits.detach().double(), x.double()  # -x log s(l) - (1 - x) log(1 - s(l)), exact
