@@ -44,7 +44,8 @@ def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
     """
     logits, x = logits.float(), x.float()
     # on CPU only: a GPU computes subnormals at full speed, and the test would sync it every step
-    dark = logits.device.type == "cpu" and bool(logits.detach().amin() < -80.0)
+    dark = (logits.device.type == "cpu" and logits.numel() > 0
+            and bool(logits.detach().amin() < -80.0))
     inner = logits.clamp(min=-80.0) if dark else logits
     nll = F.softplus(inner) - logits * x
     return nll.flatten(1).sum(1)  # (B,)

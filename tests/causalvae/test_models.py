@@ -175,6 +175,10 @@ def test_bernoulli_nll_is_the_binary_cross_entropy_with_its_gradient(scale: floa
     torch.testing.assert_close(logits.grad.double(), torch.sigmoid(l64) - x64, rtol=0, atol=1e-6)
 
 
+def test_bernoulli_nll_of_an_empty_batch_is_empty() -> None:
+    assert bernoulli_nll(torch.empty(0, 3, 8, 8), torch.empty(0, 3, 8, 8)).shape == (0,)
+
+
 def test_label_loss_is_zero_for_a_linear_sem() -> None:
     adj = torch.tensor([[0, 2.0], [0, 0]])
     u0 = torch.randn(10)
