@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 
+_SOFTPLUS_FLOOR = -80.0  # exp(-80) ~ 2e-35 is a normal float32; exp(-88) and below are not
+
+
 def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
     """-log p(x | logits) for pixel intensities in [0, 1], summed per sample -> (B,).
 
@@ -43,10 +46,10 @@ def bernoulli_nll(logits: Tensor, x: Tensor) -> Tensor:
     at 64 px) and on a GPU. ``bench/bench_bce.py`` has the times, in BENCHMARKS.md.
     """
     logits, x = logits.float(), x.float()
-    # on CPU only: a GPU computes subnormals at full speed, and the test would sync it every step
+    # on CPU only: a GPU computes subnormals at full speed, and this check would sync it each step
     dark = (logits.device.type == "cpu" and logits.numel() > 0
-            and bool(logits.detach().amin() < -80.0))
-    inner = logits.clamp(min=-80.0) if dark else logits
+            and bool(logits.detach().amin() < _SOFTPLUS_FLOOR))
+    inner = logits.clamp(min=_SOFTPLUS_FLOOR) if dark else logits
     nll = F.softplus(inner) - logits * x
     return nll.flatten(1).sum(1)  # (B,)
 
