@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _timing import median_ms
 
 from causalvae.losses import bernoulli_nll
 
@@ -33,14 +33,7 @@ def step_ms(fn, logits: torch.Tensor, x: torch.Tensor, steps: int) -> float:
     def once() -> None:
         leaf = logits.detach().requires_grad_(True)
         fn(leaf, x).sum().backward()
-    for _ in range(3):
-        once()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    return median_ms(once, steps)
 
 
 def run_logits(run: str, data: str) -> tuple[torch.Tensor, torch.Tensor]:

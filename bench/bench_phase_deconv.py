@@ -21,11 +21,10 @@ alone: the 2x2 convolution's forward and the interleave (a strided copy). Millis
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from _timing import median_ms
 
 LAYERS = [(16, 3, 32), (32, 16, 16), (64, 32, 8), (64, 64, 4)]  # c_in, c_out, input px
 TAPS = ((3, 1), (2, 0))  # kernel taps read by output phase a = 0 and a = 1, per axis
@@ -87,16 +86,6 @@ class PhaseDeconv(torch.autograd.Function):
                         gw[:, :, TAPS[a][i], TAPS[c][j]] += blk[:, :, i, j]
         return gx, gw, gy.sum((0, 2, 3))
 
-
-def median_ms(fn, reps: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def measure(c_in: int, c_out: int, s: int, batch: int, reps: int) -> str:

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import median_ms
+
 SHAPE = re.compile(r"mb(\d+)_ic(\d+)oc(\d+)_ih(\d+)oh(\d+)kh(\d+)")
 
 
@@ -55,16 +57,6 @@ def child(run_dir: str, data: str | None, steps: int) -> None:
     print(f"STEP_MS {1e3 * statistics.median(times):.1f} {len(times)}", flush=True)
     silu_table(trainer, batches[0])
 
-
-def median_ms(fn: Callable[[], object], reps: int = 15) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def silu_table(trainer: object, batch: tuple) -> None:
