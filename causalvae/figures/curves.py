@@ -96,7 +96,28 @@ def curves_figure(metrics: str | os.PathLike, title: str | None = None) -> Any:
 # -- experiment summary ------------------------------------------------------------------------
 
 PANELS = (("shd", "SHD (lower is better)"), ("mic", "MIC (higher is better)"),
-          ("mcc", "MCC (higher is better)"), ("cf_pixel_mse", "counterfactual pixel MSE"))
+          ("mcc", "MCC (higher is better)"),
+          ("cf_pixel_mse", "counterfactual pixel MSE (lower is better)"))
+UNIT_RANGE = frozenset({"mic", "mcc"})  # scores in [0, 1]: the whole scale, so panels compare
+
+
+def _x_axis(ax: Any, key: str) -> None:
+    """From 0 with ~8 % room beyond the largest value, so a bar or dot at the maximum is not cut
+    by the frame and the last tick label does not run into the next panel's first; few, short
+    tick labels (``%g``: 0.0005, not 0.0005000)."""
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
+    top = ax.get_xlim()[1]
+    if key in UNIT_RANGE:
+        top = 1.0
+    elif key == "shd":  # whole edges, and a visible scale when every SHD is 0
+        top = max(1.0, top)
+    ax.set_xlim(0, top * 1.08)
+    if key in UNIT_RANGE:
+        ax.set_xticks([0.0, 0.5, 1.0])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=key == "shd"))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
 
 
 def summary_figure(report: dict[str, Any]) -> Any:
@@ -128,12 +149,7 @@ def summary_figure(report: dict[str, Any]) -> Any:
                     ax.scatter(seeds, y + np.asarray(jitter), s=9, color=colour, zorder=3,
                                edgecolor="white", lw=0.4)
             ax.set_title(wrap(label, 18), fontsize=FONT_SIZE)
-            ax.set_xlim(left=0)
-            if key == "shd":  # whole edges: integer ticks, and a visible scale when every SHD is 0
-                from matplotlib.ticker import MaxNLocator
-
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-                ax.set_xlim(right=max(1.0, ax.get_xlim()[1]))
+            _x_axis(ax, key)
             ax.grid(axis="x", alpha=0.3, lw=0.5)
             ax.tick_params(axis="y", length=0)
         axes[0].set_yticks(ypos, [wrap(x, 16) for x in models])

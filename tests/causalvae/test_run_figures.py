@@ -163,6 +163,28 @@ def test_summary_of_one_seed_with_shd_zero() -> None:
     assert "mean ± sd over 3 seeds" in summary_figure(report)._suptitle.get_text()
 
 
+def test_summary_axes_leave_room_and_keep_short_ticks() -> None:
+    # the counterfactual bar ended on the frame, its ticks read 0.0000 / 0.0005, and the SHD
+    # panel's last tick label ran into the MIC panel's first
+    stat = {"mean": 0.00142, "sd": 0.0}
+    report = {"config": {"seeds": 1, "target": "weir.toml"},
+              "models": {"causalvae": {"shd": {"mean": 3.0, "sd": 0.0},
+                                       "mic": {"mean": 0.62, "sd": 0.0},
+                                       "mcc": {"mean": 0.99, "sd": 0.0}, "cf_pixel_mse": stat}},
+              "runs": [{"model": "causalvae", "shd": 3, "cf_pixel_mse": 0.00142}]}
+    fig = summary_figure(report)
+    fig.canvas.draw()
+    shd, mic, mcc, cf = fig.axes
+    assert "lower is better" in cf.get_title().replace("\n", " ")
+    for ax, top in ((shd, 3.0), (cf, 0.00142)):
+        assert ax.get_xlim()[0] == 0 and ax.get_xlim()[1] > 1.05 * top
+    for ax in (mic, mcc):  # the whole [0, 1] scale whatever the values, so panels compare
+        assert list(ax.get_xticks()) == [0.0, 0.5, 1.0] and ax.get_xlim()[1] > 1.0
+    labels = [t.get_text() for t in cf.get_xticklabels() if t.get_text()]
+    assert labels and all(len(s) <= 6 for s in labels), labels
+    assert all(float(t).is_integer() for t in shd.get_xticks())
+
+
 def test_interventions_figure_labels_values_units_and_errors(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     img = rng.random((3, 3, 16, 16))
