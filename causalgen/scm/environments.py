@@ -37,6 +37,7 @@ from causalgen.scm.interventions import (
     ScaleNoise,
     Shift,
     apply_all,
+    refuse_replaced_do,
     targets,
 )
 from causalgen.scm.noise import Uniform, parse_distribution
@@ -70,14 +71,8 @@ class Environment:
         A do() on a variable that ``base`` (--do) or an earlier intervention here already sets is
         refused: it would silently replace the other (and the file would record both)."""
         try:
-            for i, iv in enumerate(self.interventions):
-                earlier = [e.text() for e in self.interventions[:i] if e.variable == iv.variable]
-                if isinstance(iv, Do) and (earlier or iv.variable in base.intervention):
-                    where = (f"an earlier {earlier[0]} in this environment" if earlier
-                             else "a do() on the whole file (--do)")
-                    raise SpecError(f"{iv.text()}: {iv.variable!r} already has {where}, "
-                                    "which this do() would silently replace; give each variable "
-                                    "one intervention.")
+            refuse_replaced_do(self.interventions, base, "in this environment",
+                               "a do() on the whole file (--do)")
             return apply_all(base, self.interventions)
         except SpecError as exc:
             raise type(exc)(f"environment {self.index}: {exc}") from None

@@ -231,6 +231,21 @@ def from_dict(d: Mapping[str, Any]) -> Intervention:
         raise SpecError(f"intervention record {dict(d)} has the wrong fields for {cls.kind}.") from None
 
 
+def refuse_replaced_do(interventions: Sequence[Intervention], base: SCM, scope: str,
+                       base_do: str) -> None:
+    """SpecError for a do() on a variable that an earlier intervention in ``interventions``
+    (``scope``: where they come from) or a do() already in ``base`` (``base_do``) sets: applied
+    in order, it would silently replace the other."""
+    for i, iv in enumerate(interventions):
+        if not isinstance(iv, Do):
+            continue
+        earlier = [e.text() for e in interventions[:i] if e.variable == iv.variable]
+        if earlier or iv.variable in base.intervention:
+            where = f"an earlier {earlier[0]} {scope}" if earlier else base_do
+            raise SpecError(f"{iv.text()}: {iv.variable!r} already has {where}, which this do() "
+                            "would silently replace; give each variable one intervention.")
+
+
 def apply_all(scm: SCM, interventions: Iterable[Intervention]) -> SCM:
     """Apply ``interventions`` in order; each is checked against the SCM as it then stands."""
     for iv in interventions:
@@ -290,4 +305,4 @@ def counterfactual(scm: SCM, samples: Samples, interventions: Sequence[Intervent
 
 
 __all__ = ["KINDS", "Do", "Intervention", "Mechanism", "ScaleNoise", "Shift", "apply_all",
-           "counterfactual", "from_dict", "targets"]
+           "counterfactual", "from_dict", "refuse_replaced_do", "targets"]

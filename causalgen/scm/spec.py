@@ -216,11 +216,15 @@ class SCM:
 
     def intervene(self, interventions: Any) -> SCM:
         """A new SCM under intervention records or their text, e.g.
-        ``"shift(y, 2) & do(x=uniform(0, 1))"``, applied in order."""
+        ``"shift(y, 2) & do(x=uniform(0, 1))"``, applied in order. A do() on a variable that an
+        earlier one in the list, or a do() this SCM already has, sets is refused (it would
+        silently replace it); :meth:`do` is the way to replace a value on purpose."""
         from causalgen.scm.environments import parse_interventions
-        from causalgen.scm.interventions import apply_all
+        from causalgen.scm.interventions import apply_all, refuse_replaced_do
 
         ivs = parse_interventions(interventions) if isinstance(interventions, str) else interventions
+        ivs = list(ivs)
+        refuse_replaced_do(ivs, self, "in this list", "a do() on this SCM")
         return apply_all(self, ivs)
 
     # -- serialisation -----------------------------------------------------------------------

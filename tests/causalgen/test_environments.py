@@ -104,6 +104,20 @@ def test_a_second_do_on_one_variable_is_refused() -> None:
         parse_environments("obs; do(a=1)", scm.do(a=2.0))
     envs = parse_environments("per-variable", scm.do(a=2.0))
     assert [e.targets for e in envs] == [(), ("b",), ("c",)]
+
+
+def test_scm_intervene_refuses_a_do_that_replaces_another() -> None:
+    # SCM.intervene applied the list in order, so the second do() on a variable (or a do() over
+    # a soft intervention, or over the SCM's own do) won without a word
+    scm = chain()
+    for text in ["do(a=1) & do(a=2)", "shift(a, 1) & do(a=2)"]:
+        with pytest.raises(SpecError, match=r"'a' already has an earlier .* in this list"):
+            scm.intervene(text)
+    with pytest.raises(SpecError, match=r"'a' already has a do\(\) on this SCM,"):
+        scm.do(a=2.0).intervene("do(a=1)")
+    assert scm.do(a=2.0).do(a=1.0).intervention == {"a": 1.0}  # do() itself replaces on purpose
+    out = scm.intervene("do(a=1) & shift(b, 2)")  # distinct targets are fine
+    assert out.intervention == {"a": 1.0}
     assert parse_environments("do(a=1) & shift(b, 1) & shift(b, 2)", scm)[0].targets == ("a", "b")
 
 
