@@ -123,6 +123,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=15)
     args = ap.parse_args()
+    if min(args.batch, args.threads, args.reps) < 1:
+        ap.error("--batch, --threads and --reps must be at least 1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}, "

@@ -107,6 +107,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=11)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.steps < 1:
+        ap.error("--steps must be at least 1")
+    if not (Path(args.run_dir) / "checkpoint.pt").is_file():
+        ap.error(f"{args.run_dir} is not a run directory with a checkpoint.pt (pass a finished "
+                 "run, e.g. OUT/runs/causalvae/seed100 of bench_seed.py)")
     if args.child:
         child(args.run_dir, args.data, args.steps)
         return
@@ -115,8 +120,9 @@ def main() -> None:
         cmd += ["--data", args.data]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
                           env={**os.environ, "ONEDNN_VERBOSE": "1"})
-    if proc.returncode:
-        sys.exit(proc.stderr[-2000:])
+    if proc.returncode:  # the last line names the error (a missing data file, ...)
+        lines = proc.stderr.strip().splitlines()
+        sys.exit(f"the timed run failed: {lines[-1] if lines else proc.returncode}")
     lines = proc.stdout.splitlines()
     silu_rows = [line for line in lines if line.startswith("| ") or line.startswith("|---")]
     step = next(line.split() for line in lines if line.startswith("STEP_MS"))
