@@ -7,12 +7,13 @@ A ConvTranspose2d(kernel 4, stride 2, padding 1) writes output pixel (2m + a, 2n
 axis. So one ordinary 2x2 convolution (padding 1) with 4 x c_out output channels, one group per
 phase (a, b), computes every output pixel; interleaving the four phases gives the transposed
 convolution's output (the same function: the script checks the output and the three gradients
-against PyTorch's). A per-primitive oneDNN log of a pendulum training step (session 14) found
-the last transposed convolution's forward at ~15 GFLOP/s against ~65 for a forward convolution
-of the same FLOPs, which is what this tries to exploit.
+against PyTorch's). A per-primitive oneDNN log of a trained pendulum step
+(``bench_step_layers.py``, session 14) found the last transposed convolution's forward at
+15-18 GFLOP/s against ~100 for the encoder's first convolution of the same FLOPs, which is what
+this tries to exploit.
 
-Rows, forward + backward (median of ``--reps`` steps after 3 warm-ups, channels-last, the
-variants interleaved): PyTorch's ``conv_transpose2d``; the phase form under autograd (slices and
+Rows, forward + backward (median of ``--reps`` steps after 3 warm-ups, channels-last, one
+variant after another): PyTorch's ``conv_transpose2d``; the phase form under autograd (slices and
 a stack); the phase form as an ``autograd.Function`` whose backward scatters the output gradient
 into the phase layout once and calls ``convolution_backward``. Also the phase form's pieces
 alone: the 2x2 convolution's forward and the interleave (a strided copy). Milliseconds.
@@ -47,9 +48,13 @@ def interleave(out: torch.Tensor, c_out: int) -> torch.Tensor:
     return y.permute(2, 3, 4, 0, 5, 1).reshape(b, c_out, 2 * h, 2 * w)
 
 
+def phase_forward(x: torch.Tensor, wp: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The transposed convolution from the phase kernel ``wp`` (4 c_out, c_in, 2, 2)."""
+    return interleave(F.conv2d(x, wp, bias.repeat(4), padding=1), len(bias))
+
+
 def deconv_phase(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    out = F.conv2d(x, phase_weight(w), bias.repeat(4), padding=1)
-    return interleave(out, w.shape[1])
+    return phase_forward(x, phase_weight(w), bias)
 
 
 class PhaseDeconv(torch.autograd.Function):
@@ -61,7 +66,7 @@ class PhaseDeconv(torch.autograd.Function):
         ctx.save_for_backward(x, wp)
         ctx.c_out = w.shape[1]
         with torch.no_grad():
-            return interleave(F.conv2d(x, wp, bias.repeat(4), padding=1), ctx.c_out)
+            return phase_forward(x, wp, bias)
 
     @staticmethod
     def backward(ctx, gy):
@@ -85,7 +90,6 @@ class PhaseDeconv(torch.autograd.Function):
                     for j in (0, 1):
                         gw[:, :, TAPS[a][i], TAPS[c][j]] += blk[:, :, i, j]
         return gx, gw, gy.sum((0, 2, 3))
-
 
 
 def measure(c_in: int, c_out: int, s: int, batch: int, reps: int) -> str:

@@ -13,7 +13,7 @@ backward weights) a speed-up would have to come from. The verbose log itself cos
 A second table times each SiLU of the model on the activation and gradient it saw in that step
 (captured with hooks) against a random tensor of the same shape and layout: forward and
 backward, median of 15 after 3 warm-ups, and the activation's range. SiLU's exp(-x) leaves the
-fast path of the vectorised kernel when |x| exceeds ~88 (overflow, or an underflow into
+fast path of the vectorised kernel when |x| exceeds ~85 (overflow, or an underflow into
 subnormals), which a trained decoder's pre-activations do.
 """
 
@@ -54,9 +54,9 @@ def child(run_dir: str, data: str | None, steps: int) -> None:
         trainer._train_step(batch)
         if i >= 3:
             times.append(time.perf_counter() - t0)
-    print(f"STEP_MS {1e3 * statistics.median(times):.1f} {len(times)}", flush=True)
-    silu_table(trainer, batches[0])
-
+    silu_table(trainer, batches[0])  # one more step: the total below counts it
+    print(f"STEP_MS {1e3 * statistics.median(times):.1f} {len(times)} {len(batches) + 1}",
+          flush=True)
 
 
 def silu_table(trainer: object, batch: tuple) -> None:
@@ -131,7 +131,7 @@ def main() -> None:
         f = line.split(",")
         if ",exec," in line and f[5] in ("convolution", "deconvolution"):
             calls[(f[5], f[7], f[6], f[-2])].append(float(f[-1]))
-    n_steps = args.steps + 3  # every step, warm-ups included, logs its primitives
+    n_steps = int(step[3])  # every step the child ran (warm-ups, the SiLU capture) logs its own
     print(f"median step {step[1]} ms over {step[2]} steps (oneDNN verbose on)")
     print("| ms / step | GFLOP/s | primitive | direction | implementation | shape |")
     print("|---:|---:|---|---|---|---|")

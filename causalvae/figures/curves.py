@@ -107,15 +107,14 @@ def _x_axis(ax: Any, key: str) -> None:
     tick labels (``%g``: 0.0005, not 0.0005000)."""
     from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-    top = ax.get_xlim()[1]
     if key in UNIT_RANGE:
-        top = 1.0
-    elif key == "shd":  # whole edges, and a visible scale when every SHD is 0
-        top = max(1.0, top)
-    ax.set_xlim(0, top * 1.08)
-    if key in UNIT_RANGE:
+        ax.set_xlim(0, 1.08)
         ax.set_xticks([0.0, 0.5, 1.0])
     else:
+        top = ax.get_xlim()[1]
+        if key == "shd":  # whole edges, and a visible scale when every SHD is 0
+            top = max(1.0, top)
+        ax.set_xlim(0, top * 1.08)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=key == "shd"))
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
 

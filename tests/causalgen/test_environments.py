@@ -104,6 +104,7 @@ def test_a_second_do_on_one_variable_is_refused() -> None:
         parse_environments("obs; do(a=1)", scm.do(a=2.0))
     envs = parse_environments("per-variable", scm.do(a=2.0))
     assert [e.targets for e in envs] == [(), ("b",), ("c",)]
+    assert parse_environments("do(a=1) & shift(b, 1) & shift(b, 2)", scm)[0].targets == ("a", "b")
 
 
 def test_scm_intervene_refuses_a_do_that_replaces_another() -> None:
@@ -118,7 +119,6 @@ def test_scm_intervene_refuses_a_do_that_replaces_another() -> None:
     assert scm.do(a=2.0).do(a=1.0).intervention == {"a": 1.0}  # do() itself replaces on purpose
     out = scm.intervene("do(a=1) & shift(b, 2)")  # distinct targets are fine
     assert out.intervention == {"a": 1.0}
-    assert parse_environments("do(a=1) & shift(b, 1) & shift(b, 2)", scm)[0].targets == ("a", "b")
 
 
 def test_sizes_and_assignment() -> None:
